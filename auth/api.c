@@ -1,0 +1,167 @@
+/* The public C API (include/carto-auth/carto_auth.h) over the broker. */
+#include "carto-auth/carto_auth.h"
+
+#include "auth/broker.h"
+#include "auth/module.h"
+#include "keyring/store.h"
+#include "protocol/proto.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct carto_auth {
+	struct ca_config cfg;
+	struct ca_token tok;
+};
+
+static void notice_to_stderr(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
+static int create(struct carto_auth **out, struct proto_msg *msg,
+	const struct carto_auth_options *opts)
+{
+	struct carto_auth *auth;
+	char ttl[16];
+	int error = 0;
+
+	ca_error_clear();
+	if (opts) {
+		snprintf(ttl, sizeof(ttl), "%d", opts->min_ttl > 0 ? opts->min_ttl : CA_DEFAULT_MIN_TTL);
+		if (proto_set(msg, "cache_file", opts->cache_file) ||
+		    proto_set(msg, "use_cache", opts->no_cache ? "false" : "true") ||
+		    proto_set(msg, "api_base_url", opts->api_base_url) ||
+		    proto_set(msg, "org", opts->org) ||
+		    proto_set(msg, "min_ttl", ttl) ||
+		    (opts->no_browser && proto_set(msg, "open_browser", "false")))
+			return ca_error(CA_ERR, "out of memory");
+	}
+	if (proto_set(msg, "interactive", opts && opts->interactive ? "true" : "false"))
+		return ca_error(CA_ERR, "out of memory");
+	if (opts && opts->interactive)
+		ca_notice_set_sink(notice_to_stderr);
+
+	auth = ca_calloc(1, sizeof(*auth));
+	if (!auth)
+		return ca_error(CA_ERR, "out of memory");
+	if ((error = ca_config_from_msg(&auth->cfg, msg))) {
+		ca_free(auth);
+		return error;
+	}
+	ca_token_init(&auth->tok);
+	*out = auth;
+	return 0;
+}
+
+int carto_auth_from_m2m(struct carto_auth **out, const char *credentials_file,
+	const struct carto_auth_options *opts)
+{
+	struct proto_msg msg;
+	int error;
+
+	if (!out || !credentials_file)
+		return ca_error(CA_EINVAL, "carto_auth_from_m2m: out and credentials_file are required");
+	proto_msg_init(&msg);
+	error = proto_set(&msg, "mode", "m2m") ||
+		proto_set(&msg, "credentials_file", credentials_file)
+		? ca_error(CA_ERR, "out of memory") : create(out, &msg, opts);
+	proto_msg_clear(&msg);
+	return error;
+}
+
+int carto_auth_from_oauth(struct carto_auth **out, const struct carto_auth_options *opts)
+{
+	struct proto_msg msg;
+	int error;
+
+	if (!out)
+		return ca_error(CA_EINVAL, "carto_auth_from_oauth: out is required");
+	proto_msg_init(&msg);
+	error = proto_set(&msg, "mode", "oauth") ? ca_error(CA_ERR, "out of memory") :
+		create(out, &msg, opts);
+	proto_msg_clear(&msg);
+	return error;
+}
+
+int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
+	int64_t *out_expiration)
+{
+	struct store *store = NULL;
+	struct ca_token tok;
+	int error;
+
+	if (!auth || !out_token)
+		return ca_error(CA_EINVAL, "carto_auth_access_token: auth and out_token are required");
+	ca_error_clear();
+	ca_token_init(&tok);
+	/* The token held from the last call is good enough when still valid. */
+	if (!ca_token_valid(&auth->tok, ca_now(), auth->cfg.min_ttl)) {
+		if ((error = store_open(&store, &auth->cfg)) ||
+		    (error = broker_token(&tok, NULL, store, &auth->cfg, 0)))
+			goto out;
+		ca_token_move(&auth->tok, &tok);
+		if (!auth->cfg.api_base_url && auth->tok.api_base_url)
+			auth->cfg.api_base_url = ca_strdup(auth->tok.api_base_url);
+	}
+	*out_token = auth->tok.access_token;
+	if (out_expiration)
+		*out_expiration = auth->tok.expiration;
+	error = 0;
+out:
+	store_free(store);
+	ca_token_clear(&tok);
+	return error;
+}
+
+const char *carto_auth_api_base_url(const struct carto_auth *auth)
+{
+	if (!auth)
+		return NULL;
+	return auth->cfg.api_base_url ? auth->cfg.api_base_url : auth->tok.api_base_url;
+}
+
+int carto_auth_dw_credentials(struct carto_auth *auth, char **out_project, char **out_token)
+{
+	const struct ca_module *module = ca_module_get();
+	const char *token;
+	int error;
+
+	if (!auth || !out_project || !out_token)
+		return ca_error(CA_EINVAL, "carto_auth_dw_credentials: arguments are required");
+	if ((error = carto_auth_access_token(auth, &token, NULL)))
+		return error;
+	return module->dw_credentials(out_project, out_token, &auth->cfg,
+		carto_auth_api_base_url(auth), token);
+}
+
+void carto_auth_free(struct carto_auth *auth)
+{
+	if (!auth)
+		return;
+	ca_config_clear(&auth->cfg);
+	ca_token_clear(&auth->tok);
+	ca_free(auth);
+}
+
+void carto_auth_secret_free(char *secret)
+{
+	ca_free(secret);
+}
+
+const char *carto_auth_last_error(void)
+{
+	return ca_error_message();
+}
+
+int carto_auth_last_error_code(void)
+{
+	return ca_error_code();
+}
+
+const char *carto_auth_version(void)
+{
+	return CARTO_AUTH_VERSION;
+}

@@ -1,0 +1,150 @@
+#include "auth/broker.h"
+
+#include "auth/module.h"
+#include "keyring/store.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
+{
+	char tag[40], name[64], *locks = NULL, *path = NULL;
+	int error;
+
+	if ((error = fs_private_dir(cfg->home)))
+		return error;
+	locks = fs_join(cfg->home, "locks");
+	if (!locks || (error = fs_private_dir(locks)))
+		goto out;
+	ca_config_identity_tag(cfg, tag);
+	snprintf(name, sizeof(name), "%s.lock", tag);
+	path = fs_join(locks, name);
+	error = path ? fs_lock(out_fd, path, timeout_ms) : ca_error(CA_ERR, "out of memory");
+out:
+	if (!locks && !error)
+		error = ca_error(CA_ERR, "out of memory");
+	ca_free(locks);
+	ca_free(path);
+	return error;
+}
+
+static int is_invalid_grant(void)
+{
+	return ca_error_code() == CA_EREFUSED && strstr(ca_error_message(), "invalid_grant");
+}
+
+/* The refresh-token grant; CA_ENOTFOUND when there is none or it is dead. */
+static int renew_by_refresh(struct ca_token *out, const struct ca_module *module,
+	struct store *store, const struct ca_config *cfg, struct ca_token *stored)
+{
+	int error;
+
+	if (cfg->mode != CA_MODE_OAUTH || !stored->refresh_token)
+		return CA_ENOTFOUND;
+	ca_debug("broker: renewing with the refresh token");
+	error = module->oauth_refresh(out, cfg, stored->refresh_token);
+	if (!error) {
+		if (!out->api_base_url && stored->api_base_url)
+			out->api_base_url = ca_strdup(stored->api_base_url);
+		if (!out->account && stored->account)
+			out->account = ca_strdup(stored->account);
+		return 0;
+	}
+	if (!is_invalid_grant())
+		return error;
+	/* Revoked or already used: forget it, keep the access token. */
+	ca_debug("broker: refresh token refused, forgetting it");
+	ca_clear_ptr(&stored->refresh_token);
+	if (store->ops->token_save(store, cfg, stored))
+		ca_error_clear();
+	return CA_ENOTFOUND;
+}
+
+static int obtain(struct ca_token *out, const struct ca_module *module,
+	const struct ca_config *cfg)
+{
+	int error;
+
+	if (cfg->mode == CA_MODE_M2M) {
+		ca_debug("broker: client credentials grant");
+		if ((error = module->m2m_token(out, cfg)))
+			return error;
+		if (!out->api_base_url && !(out->api_base_url = ca_strdup(cfg->api_base_url)))
+			return ca_error(CA_ERR, "out of memory");
+		if (!out->account && !(out->account = ca_strdup(cfg->client_id)))
+			return ca_error(CA_ERR, "out of memory");
+		return 0;
+	}
+	if (!cfg->interactive)
+		return ca_error(CA_ELOGIN,
+			"not logged in to CARTO (or the session ended) and this call may not open a browser; run: carto-auth login");
+	return module->oauth_login(out, cfg);
+}
+
+int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
+	const struct ca_config *cfg, unsigned flags)
+{
+	const struct ca_module *module;
+	struct ca_token stored, fresh;
+	int64_t now = ca_now();
+	int fd = -1, error, lock_ms;
+
+	ca_token_init(&stored);
+	ca_token_init(&fresh);
+	if (cfg->use_cache && !(flags & BROKER_FORCE)) {
+		error = store->ops->token_load(store, &stored, cfg);
+		if (error && error != CA_ENOTFOUND)
+			return error;
+		if (!error && ca_token_valid(&stored, now, cfg->min_ttl)) {
+			ca_token_move(out, &stored);
+			if (out_fresh)
+				*out_fresh = 0;
+			return 0;
+		}
+		ca_token_clear(&stored);
+	}
+
+	/* Wait long enough for another caller's browser login. */
+	lock_ms = (cfg->login_timeout + 60) * 1000;
+	if ((error = broker_lock(&fd, cfg, lock_ms)))
+		goto out;
+	/* Whoever held the lock may have renewed the token meanwhile. */
+	error = store->ops->token_load(store, &stored, cfg);
+	if (error && error != CA_ENOTFOUND)
+		goto out;
+	if (!error && cfg->use_cache && !(flags & BROKER_FORCE) &&
+	    ca_token_valid(&stored, ca_now(), cfg->min_ttl)) {
+		ca_debug("broker: another process renewed the token");
+		ca_token_move(out, &stored);
+		if (out_fresh)
+			*out_fresh = 0;
+		goto out;
+	}
+
+	module = ca_module_get();
+	if (!module) {
+		error = CA_ERR;
+		goto out;
+	}
+	error = (flags & BROKER_FORCE) ? CA_ENOTFOUND :
+		renew_by_refresh(&fresh, module, store, cfg, &stored);
+	if (error == CA_ENOTFOUND)
+		error = obtain(&fresh, module, cfg);
+	if (error)
+		goto out;
+	if (store->ops->token_save(store, cfg, &fresh)) {
+		ca_warn("the new token could not be stored: %s", ca_error_message());
+		ca_error_clear();
+	}
+	ca_token_move(out, &fresh);
+	if (out_fresh)
+		*out_fresh = 1;
+out:
+	fs_unlock(fd);
+	ca_token_clear(&stored);
+	ca_token_clear(&fresh);
+	return error;
+}

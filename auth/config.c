@@ -1,0 +1,366 @@
+#include "auth/config.h"
+
+#include "protocol/proto.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CREDENTIALS_MAX (64 * 1024)
+
+void ca_config_init(struct ca_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->use_cache = 1;
+	cfg->open_browser = 1;
+	cfg->interactive = 1;
+	cfg->min_ttl = CA_DEFAULT_MIN_TTL;
+	cfg->login_timeout = CA_DEFAULT_LOGIN_TIMEOUT;
+}
+
+void ca_config_clear(struct ca_config *cfg)
+{
+	if (!cfg)
+		return;
+	ca_free(cfg->auth_url);
+	ca_free(cfg->accounts_url);
+	ca_free(cfg->redirect_uri);
+	ca_free(cfg->oauth_client_id);
+	ca_free(cfg->scope);
+	ca_free(cfg->home);
+	ca_free(cfg->cache_file);
+	ca_free(cfg->credentials_file);
+	ca_free(cfg->client_id);
+	ca_free(cfg->client_secret);
+	ca_free(cfg->api_base_url);
+	ca_free(cfg->org);
+	ca_config_init(cfg);
+}
+
+const char *ca_mode_name(enum ca_mode mode)
+{
+	return mode == CA_MODE_M2M ? "m2m" : "oauth";
+}
+
+int64_t ca_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int ca_url_allowed(const char *url)
+{
+	static const char *const loopback[] = {
+		"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"
+	};
+	size_t i;
+
+	if (!url)
+		return 0;
+	if (!strncasecmp(url, "https://", 8))
+		return url[8] != '\0';
+	if (!strcasecmp(url, "http://localhost"))
+		return 1;
+	for (i = 0; i < sizeof(loopback) / sizeof(*loopback); i++)
+		if (!strncasecmp(url, loopback[i], strlen(loopback[i])))
+			return 1;
+	return 0;
+}
+
+/* Copies value into *dst without trailing slashes. */
+static int set_url(char **dst, const char *value, const char *what)
+{
+	size_t len = strlen(value);
+
+	if (!ca_url_allowed(value))
+		return ca_error(CA_EINVAL,
+			"bad input: %s must be an https:// URL (http:// only to a loopback address)", what);
+	while (len > 8 && value[len - 1] == '/')
+		len--;
+	ca_free(*dst);
+	*dst = ca_strndup(value, len);
+	return *dst ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+static int set_str(char **dst, const char *value)
+{
+	ca_free(*dst);
+	*dst = ca_strdup(value);
+	return (*dst || !value) ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+/* An environment variable wins over the key, the key over the default. */
+static const char *pick(const char *env, const struct proto_msg *msg,
+	const char *key, const char *fallback)
+{
+	const char *v = env ? getenv(env) : NULL;
+
+	if (v && *v)
+		return v;
+	v = key ? proto_get(msg, key) : NULL;
+	if (v && *v)
+		return v;
+	return fallback;
+}
+
+static int get_bool(int *out, const struct proto_msg *msg, const char *key)
+{
+	int v = proto_get_bool(msg, key, *out);
+
+	if (v < 0)
+		return ca_error(CA_EINVAL, "bad input: %s must be true or false", key);
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(int *out, const char *value, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < 0 || v > INT_MAX)
+		return ca_error(CA_EINVAL, "bad input: %s must be a number of seconds", what);
+	*out = (int)v;
+	return 0;
+}
+
+static int default_home(char **out)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (!home || !*home) {
+		pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return ca_error(CA_ERR, "cannot find the home folder; set CARTO_AUTH_HOME");
+	*out = fs_join(home, ".carto-auth");
+	return *out ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+static int read_attribute(char **out, const cJSON *root, const char *name, const char *path)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	if (!item)
+		return ca_error(CA_EINVAL, "missing attribute %s in %s", name, path);
+	if (!cJSON_IsString(item))
+		return ca_error(CA_EINVAL, "attribute %s in %s must be a string", name, path);
+	if (!item->valuestring[0])
+		return ca_error(CA_EINVAL, "missing value for %s in %s", name, path);
+	if (strpbrk(item->valuestring, "\r\n"))
+		return ca_error(CA_EINVAL, "attribute %s in %s holds a line break", name, path);
+	*out = ca_strdup(item->valuestring);
+	return *out ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+int ca_config_read_credentials(struct ca_config *cfg, const char *path)
+{
+	char *text = NULL, *api = NULL, *id = NULL, *secret = NULL;
+	cJSON *root = NULL;
+	struct stat st;
+	size_t len;
+	int error;
+
+	ca_mem_init_json();
+	error = fs_read_file(&text, &len, path, CREDENTIALS_MAX);
+	if (error == CA_ENOTFOUND)
+		return ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
+	if (error)
+		return error;
+	root = cJSON_ParseWithLength(text, len);
+	if (!root || !cJSON_IsObject(root)) {
+		error = ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
+		goto out;
+	}
+	if ((error = read_attribute(&api, root, "api_base_url", path)) ||
+	    (error = read_attribute(&id, root, "client_id", path)) ||
+	    (error = read_attribute(&secret, root, "client_secret", path)))
+		goto out;
+	if (!ca_url_allowed(api)) {
+		error = ca_error(CA_EINVAL, "api_base_url in %s must be an https:// URL", path);
+		goto out;
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		ca_warn("%s is readable by other users; protect it with: chmod 600 %s", path, path);
+
+	if ((error = set_str(&cfg->credentials_file, path)) || (error = set_url(&cfg->api_base_url, api, "api_base_url")))
+		goto out;
+	ca_free(cfg->client_id);
+	ca_free(cfg->client_secret);
+	cfg->client_id = id;
+	cfg->client_secret = secret;
+	id = secret = NULL;
+out:
+	cJSON_Delete(root);
+	ca_free(text);
+	ca_free(api);
+	ca_free(id);
+	ca_free(secret);
+	return error;
+}
+
+static int resolve_mode(struct ca_config *cfg, const struct proto_msg *msg)
+{
+	const char *mode = proto_get(msg, "mode");
+
+	if (!mode || !*mode)
+		cfg->mode = (proto_get(msg, "credentials_file") || proto_get(msg, "client_id"))
+			? CA_MODE_M2M : CA_MODE_OAUTH;
+	else if (!strcmp(mode, "m2m"))
+		cfg->mode = CA_MODE_M2M;
+	else if (!strcmp(mode, "oauth"))
+		cfg->mode = CA_MODE_OAUTH;
+	else
+		return ca_error(CA_EINVAL, "bad input: mode must be oauth or m2m");
+	return 0;
+}
+
+static int resolve_store(struct ca_config *cfg)
+{
+	const char *v = getenv("CARTO_AUTH_STORE");
+
+	if (!v || !*v || !strcmp(v, "auto"))
+		cfg->store = CA_STORE_AUTO;
+	else if (!strcmp(v, "keyring"))
+		cfg->store = CA_STORE_KEYRING;
+	else if (!strcmp(v, "file"))
+		cfg->store = CA_STORE_FILE;
+	else
+		return ca_error(CA_EINVAL, "bad CARTO_AUTH_STORE: use auto, keyring or file");
+	return 0;
+}
+
+/* M2M credentials: a file, or client_id + client_secret (+ api_base_url). */
+static int resolve_m2m(struct ca_config *cfg, const struct proto_msg *msg)
+{
+	const char *file = proto_get(msg, "credentials_file");
+	const char *id = proto_get(msg, "client_id");
+	const char *secret = proto_get(msg, "client_secret");
+	const char *host = proto_get(msg, "host");
+	int error;
+
+	if (file && *file) {
+		/* The file names the account; an api_base_url key still wins. */
+		if ((error = ca_config_read_credentials(cfg, file)))
+			return error;
+		if ((file = proto_get(msg, "api_base_url")) && *file)
+			return set_url(&cfg->api_base_url, file, "api_base_url");
+		return 0;
+	}
+	if (!id || !*id)
+		return ca_error(CA_EINVAL, "bad input: m2m needs credentials_file, or client_id and client_secret");
+	if (!secret || !*secret)
+		return ca_error(CA_EINVAL, "bad input: client_id given without client_secret");
+	if ((error = set_str(&cfg->client_id, id)) || (error = set_str(&cfg->client_secret, secret)))
+		return error;
+	if (!cfg->api_base_url && host && *host) {
+		char *url = ca_malloc(strlen(host) + 9);
+
+		if (!url)
+			return ca_error(CA_ERR, "out of memory");
+		sprintf(url, "https://%s", host);
+		error = set_url(&cfg->api_base_url, url, "api_base_url");
+		ca_free(url);
+		return error;
+	}
+	if (!cfg->api_base_url)
+		return ca_error(CA_EINVAL, "bad input: client_id given without api_base_url");
+	return 0;
+}
+
+int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
+{
+	const char *v, *prompt;
+	int error;
+
+	ca_config_init(cfg);
+	if ((error = resolve_mode(cfg, msg)) || (error = resolve_store(cfg)))
+		goto out;
+	if ((error = set_url(&cfg->auth_url, pick("CARTO_AUTH_URL", msg, "auth_url",
+		CA_DEFAULT_AUTH_URL), "auth_url")) ||
+	    (error = set_url(&cfg->accounts_url, pick("CARTO_ACCOUNTS_URL", NULL, NULL,
+		CA_DEFAULT_ACCOUNTS_URL), "CARTO_ACCOUNTS_URL")) ||
+	    (error = set_str(&cfg->redirect_uri, pick("CARTO_AUTH_REDIRECT_URI", NULL, NULL,
+		CA_DEFAULT_REDIRECT_URI))) ||
+	    (error = set_str(&cfg->oauth_client_id, pick("CARTO_AUTH_CLIENT_ID", NULL, NULL,
+		CA_DEFAULT_CLIENT_ID))) ||
+	    (error = set_str(&cfg->scope, pick(NULL, msg, "scope", CA_DEFAULT_SCOPE))))
+		goto out;
+	if ((v = getenv("CARTO_AUTH_HOME")) && *v)
+		error = set_str(&cfg->home, v);
+	else
+		error = default_home(&cfg->home);
+	if (error)
+		goto out;
+	if ((v = proto_get(msg, "cache_file")) && *v && (error = set_str(&cfg->cache_file, v)))
+		goto out;
+	if ((v = proto_get(msg, "api_base_url")) && *v &&
+	    (error = set_url(&cfg->api_base_url, v, "api_base_url")))
+		goto out;
+	if ((v = proto_get(msg, "org")) && *v && (error = set_str(&cfg->org, v)))
+		goto out;
+
+	if (getenv("DATABRICKS_RUNTIME_VERSION"))
+		cfg->open_browser = 0;
+	prompt = getenv("GIT_TERMINAL_PROMPT");
+	if (prompt && (!strcmp(prompt, "0") || !strcasecmp(prompt, "false")))
+		cfg->interactive = 0;
+	if ((error = get_bool(&cfg->use_cache, msg, "use_cache")) ||
+	    (error = get_bool(&cfg->open_browser, msg, "open_browser")) ||
+	    (error = get_bool(&cfg->interactive, msg, "interactive")) ||
+	    (error = get_bool(&cfg->carto_dw, msg, "carto_dw")))
+		goto out;
+	if ((v = proto_get(msg, "min_ttl")) && (error = parse_seconds(&cfg->min_ttl, v, "min_ttl")))
+		goto out;
+	v = pick("CARTO_AUTH_LOGIN_TIMEOUT", msg, "login_timeout", NULL);
+	if (v && (error = parse_seconds(&cfg->login_timeout, v, "login_timeout")))
+		goto out;
+
+	if (cfg->mode == CA_MODE_M2M)
+		error = resolve_m2m(cfg, msg);
+out:
+	if (error)
+		ca_config_clear(cfg);
+	return error;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= 0xff; /* field separator */
+	h *= 0x100000001b3ULL;
+	return h;
+}
+
+void ca_config_identity_tag(const struct ca_config *cfg, char out[40])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv1a(h, ca_mode_name(cfg->mode));
+	h = fnv1a(h, cfg->auth_url);
+	if (cfg->mode == CA_MODE_M2M) {
+		h = fnv1a(h, cfg->client_id);
+		h = fnv1a(h, cfg->api_base_url);
+	} else {
+		h = fnv1a(h, cfg->oauth_client_id);
+		h = fnv1a(h, cfg->org);
+	}
+	snprintf(out, 40, "%s-%016llx", ca_mode_name(cfg->mode), (unsigned long long)h);
+}

@@ -1,0 +1,358 @@
+#include "auth/http.h"
+
+#include "auth/config.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CONNECT_TIMEOUT_MS 10000L
+#define REQUEST_TIMEOUT_MS 30000L
+
+static int64_t budget_start_ms;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void http_budget_reset(void)
+{
+	budget_start_ms = now_ms();
+}
+
+static int64_t budget_left_ms(void)
+{
+	if (!budget_start_ms)
+		http_budget_reset();
+	return HTTP_BUDGET_MS - (now_ms() - budget_start_ms);
+}
+
+static void *curl_malloc(size_t size)
+{
+	return ca_malloc(size);
+}
+
+static char *curl_strdup(const char *s)
+{
+	return ca_strdup(s);
+}
+
+static int init_curl(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	/* libcurl gets the wiping allocator too. */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, curl_malloc, ca_free, ca_realloc,
+		curl_strdup, ca_calloc) != CURLE_OK)
+		return ca_error(CA_ERR, "cannot initialise libcurl");
+	done = 1;
+	return 0;
+}
+
+void http_response_clear(struct http_response *res)
+{
+	if (!res)
+		return;
+	ca_free(res->body);
+	memset(res, 0, sizeof(*res));
+}
+
+struct sink {
+	char *data;
+	size_t len, alloc;
+	int too_large;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *userdata)
+{
+	struct sink *sink = userdata;
+	size_t add = size * n;
+
+	if (sink->len + add > HTTP_MAX_BODY) {
+		sink->too_large = 1;
+		return 0; /* aborts the transfer */
+	}
+	if (sink->len + add + 1 > sink->alloc) {
+		size_t alloc = sink->alloc ? sink->alloc : 4096;
+		char *grown;
+
+		while (alloc < sink->len + add + 1)
+			alloc *= 2;
+		grown = ca_realloc(sink->data, alloc);
+		if (!grown)
+			return 0;
+		sink->data = grown;
+		sink->alloc = alloc;
+	}
+	memcpy(sink->data + sink->len, ptr, add);
+	sink->len += add;
+	sink->data[sink->len] = '\0';
+	return add;
+}
+
+struct header_state {
+	long retry_after;
+};
+
+static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
+{
+	struct header_state *hs = userdata;
+	size_t len = size * n;
+
+	if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
+		char tmp[32];
+		size_t l = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+
+		memcpy(tmp, buf + 12, l);
+		tmp[l] = '\0';
+		hs->retry_after = strtol(tmp, NULL, 10);
+	}
+	return len;
+}
+
+/* The host part of a URL for messages (no credentials, no path). */
+static void url_host(char *out, size_t size, const char *url)
+{
+	const char *p = strstr(url, "://"), *end;
+
+	p = p ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	snprintf(out, size, "%.*s", (int)(end - p), p);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* One attempt. 0 with an HTTP status, or a curl error in *curl_error. */
+static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_after,
+	const struct http_request *req, long timeout_ms)
+{
+	struct curl_slist *headers = NULL;
+	struct header_state hs = { -1 };
+	struct sink sink = { 0 };
+	char *auth = NULL;
+	CURL *curl;
+	int error = 0;
+
+	curl = curl_easy_init();
+	if (!curl)
+		return ca_error(CA_ERR, "cannot initialise libcurl");
+	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+		timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "carto-auth/" CARTO_AUTH_VERSION);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hs);
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (req->bearer) {
+		auth = ca_malloc(strlen(req->bearer) + 32);
+		if (!auth) {
+			error = ca_error(CA_ERR, "out of memory");
+			goto out;
+		}
+		sprintf(auth, "Authorization: Bearer %s", req->bearer);
+		headers = curl_slist_append(headers, auth);
+	}
+	if (req->form_body) {
+		headers = curl_slist_append(headers,
+			"Content-Type: application/x-www-form-urlencoded");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->form_body);
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+	*curl_error = curl_easy_perform(curl);
+	if (sink.too_large) {
+		error = ca_error(CA_ENET, "%s failed: the answer is larger than %d bytes",
+			req->what, HTTP_MAX_BODY);
+		goto out;
+	}
+	if (*curl_error == CURLE_OK) {
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
+		res->body = sink.data ? sink.data : ca_strdup("");
+		res->len = sink.len;
+		sink.data = NULL;
+		*retry_after = hs.retry_after;
+	}
+out:
+	curl_slist_free_all(headers); /* the Authorization line goes with it */
+	ca_free(auth);
+	ca_free(sink.data);
+	curl_easy_cleanup(curl);
+	return error;
+}
+
+static int retryable(CURLcode code)
+{
+	switch (code) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int http_perform(struct http_response *res, const struct http_request *req)
+{
+	char host[256];
+	long backoff_ms = 500, retry_after = -1, wait;
+	CURLcode code = CURLE_OK;
+	int i, error;
+	int64_t started;
+
+	memset(res, 0, sizeof(*res));
+	url_host(host, sizeof(host), req->url);
+	if (!ca_url_allowed(req->url))
+		return ca_error(CA_EINVAL, "refusing to send %s to %s: only https:// (or http:// to loopback)",
+			req->what, host);
+	if ((error = init_curl()))
+		return error;
+
+	for (i = 1; i <= HTTP_ATTEMPTS; i++) {
+		int64_t left = budget_left_ms();
+
+		if (left <= 0)
+			return ca_error(CA_ENET, "%s to %s failed: no answer within %d s",
+				req->what, host, HTTP_BUDGET_MS / 1000);
+		started = now_ms();
+		http_response_clear(res);
+		error = attempt(res, &code, &retry_after, req,
+			left < REQUEST_TIMEOUT_MS ? (long)left : REQUEST_TIMEOUT_MS);
+		ca_debug("http: %s %s -> %s %ld (%lld ms, attempt %d)", req->method, host,
+			code == CURLE_OK ? "HTTP" : curl_easy_strerror(code),
+			res->status, (long long)(now_ms() - started), i);
+		if (error)
+			return error;
+		if (code == CURLE_OK && res->status >= 300 && res->status < 400) {
+			long status = res->status;
+
+			http_response_clear(res);
+			return ca_error(CA_ENET, "%s to %s failed: unexpected redirect (HTTP %ld), not followed",
+				req->what, host, status);
+		}
+		if (code == CURLE_OK && res->status != 429 && res->status < 500)
+			return 0;
+		if (code != CURLE_OK && !retryable(code))
+			break;
+		if (i == HTTP_ATTEMPTS)
+			break;
+		wait = backoff_ms;
+		if (retry_after >= 0)
+			wait = (retry_after > HTTP_RETRY_AFTER_CAP_S ? HTTP_RETRY_AFTER_CAP_S : retry_after) * 1000;
+		if (wait >= budget_left_ms())
+			break;
+		sleep_ms(wait);
+		backoff_ms *= 2;
+	}
+	if (code != CURLE_OK) {
+		http_response_clear(res);
+		return ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, curl_easy_strerror(code));
+	}
+	{
+		long status = res->status;
+
+		http_response_clear(res);
+		return ca_error(CA_ENET, "%s to %s failed: the server answered HTTP %ld (tried %d times)",
+			req->what, host, status, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
+	}
+}
+
+int http_form_add(char **form, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t old = *form ? strlen(*form) : 0, need = old + strlen(key) + 3 * strlen(value) + 3;
+	char *out = ca_malloc(need), *p;
+	const unsigned char *v;
+
+	if (!out)
+		return ca_error(CA_ERR, "out of memory");
+	p = out;
+	if (old) {
+		memcpy(p, *form, old);
+		p += old;
+		*p++ = '&';
+	}
+	p += sprintf(p, "%s=", key);
+	for (v = (const unsigned char *)value; *v; v++) {
+		if ((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') ||
+		    (*v >= '0' && *v <= '9') || strchr("-._~", *v)) {
+			*p++ = (char)*v;
+		} else {
+			*p++ = '%';
+			*p++ = hex[*v >> 4];
+			*p++ = hex[*v & 15];
+		}
+	}
+	*p = '\0';
+	ca_free(*form);
+	*form = out;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *http_url_decode(const char *src, size_t len)
+{
+	char *out = ca_malloc(len + 1), *p = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (src[i] == '%') {
+			int hi = len - i >= 3 ? hexval(src[i + 1]) : -1;
+			int lo = len - i >= 3 ? hexval(src[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				ca_free(out);
+				return NULL;
+			}
+			*p++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (src[i] == '+') {
+			*p++ = ' ';
+		} else {
+			*p++ = src[i];
+		}
+	}
+	*p = '\0';
+	return out;
+}

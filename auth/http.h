@@ -1,0 +1,51 @@
+/*
+ * HTTP for the CARTO flows, on libcurl: HTTPS with certificate checks
+ * always on (plain http:// only to loopback), connect and total timeouts,
+ * retries with backoff on 429, 5xx and connection failures (Retry-After
+ * honoured up to a cap), no redirects followed, answers over 1 MiB
+ * refused, and one time budget for all network work of a process.
+ */
+#ifndef CA_AUTH_HTTP_H
+#define CA_AUTH_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_ATTEMPTS 3
+#define HTTP_BUDGET_MS 60000
+#define HTTP_RETRY_AFTER_CAP_S 10
+
+struct http_request {
+	const char *method;    /* "GET" or "POST" */
+	const char *url;
+	const char *form_body; /* POST: application/x-www-form-urlencoded; secret */
+	const char *bearer;    /* Authorization: Bearer; secret */
+	const char *what;      /* for messages: "token request", "account discovery" */
+};
+
+struct http_response {
+	long status;
+	char *body; /* NUL-terminated; wiped on clear */
+	size_t len;
+};
+
+void http_response_clear(struct http_response *res);
+
+/*
+ * Performs the request with retries. Returns 0 with any HTTP status in
+ * res (the caller judges 4xx), or CA_ENET with a message when no answer
+ * came (timeout, connection, TLS, too large, redirect, retries used up on
+ * 429/5xx).
+ */
+int http_perform(struct http_response *res, const struct http_request *req);
+
+/* Appends "key=value" URL-encoded to a form or query (with '&' between). */
+int http_form_add(char **form, const char *key, const char *value);
+
+/* Percent-decodes src[0..len) into a new string; NULL on bad input. */
+char *http_url_decode(const char *src, size_t len);
+
+/* Starts the process-wide network time budget now (done on first use). */
+void http_budget_reset(void);
+
+#endif

@@ -1,0 +1,17 @@
+/* The heavy half's entry points, in one table (see auth/module.h). */
+#include "auth/module.h"
+
+#include "auth/discover.h"
+#include "auth/m2m.h"
+#include "auth/oauth.h"
+#include "keyring/secret_store.h"
+
+const struct ca_module ca_module_table = {
+	.abi = CA_MODULE_ABI,
+	.m2m_token = m2m_token,
+	.oauth_login = oauth_login,
+	.oauth_refresh = oauth_refresh,
+	.discover_api_base_url = discover_api_base_url,
+	.dw_credentials = dw_credentials,
+	.keyring_open = secret_store_open,
+};

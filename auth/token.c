@@ -1,0 +1,135 @@
+#include "auth/token.h"
+
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+void ca_token_init(struct ca_token *tok)
+{
+	memset(tok, 0, sizeof(*tok));
+}
+
+void ca_token_clear(struct ca_token *tok)
+{
+	if (!tok)
+		return;
+	ca_free(tok->access_token);
+	ca_free(tok->api_base_url);
+	ca_free(tok->refresh_token);
+	ca_free(tok->account);
+	ca_token_init(tok);
+}
+
+void ca_token_move(struct ca_token *dst, struct ca_token *src)
+{
+	ca_token_clear(dst);
+	*dst = *src;
+	ca_token_init(src);
+}
+
+int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl)
+{
+	return tok->access_token && tok->access_token[0] &&
+		tok->expiration - now >= (int64_t)min_ttl && tok->expiration > now;
+}
+
+static const char *json_string(const cJSON *root, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* Keeps printable ASCII of a server's text, so a message stays one line. */
+static void sanitize(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && *src && i + 1 < size; src++)
+		dst[i++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+	dst[i] = '\0';
+}
+
+int ca_token_error_from_body(int code, const char *what, const char *body,
+	size_t len, long http_status)
+{
+	char error[128], description[256];
+	cJSON *root;
+
+	ca_mem_init_json();
+	root = body ? cJSON_ParseWithLength(body, len) : NULL;
+	if (root && json_string(root, "error")) {
+		sanitize(error, sizeof(error), json_string(root, "error"));
+		sanitize(description, sizeof(description), json_string(root, "error_description"));
+		cJSON_Delete(root);
+		if (description[0])
+			return ca_error(code, "%s refused: %s (%s)", what, error, description);
+		return ca_error(code, "%s refused: %s", what, error);
+	}
+	cJSON_Delete(root);
+	return ca_error(code, "%s failed: the server answered HTTP %ld", what, http_status);
+}
+
+static int dup_optional(char **dst, const cJSON *root, const char *name)
+{
+	const char *v = json_string(root, name);
+
+	if (!v || !*v)
+		return 0;
+	*dst = ca_strdup(v);
+	return *dst ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
+	long http_status, int64_t now)
+{
+	struct ca_token tok;
+	const cJSON *expires;
+	const char *access;
+	cJSON *root = NULL;
+	int error = 0;
+
+	ca_token_init(&tok);
+	if (http_status >= 400)
+		return ca_token_error_from_body(CA_EREFUSED, "token request", body, len, http_status);
+	if (http_status != 200)
+		return ca_error(CA_ENET, "token request failed: unexpected HTTP %ld", http_status);
+
+	ca_mem_init_json();
+	root = cJSON_ParseWithLength(body, len);
+	if (!root || !cJSON_IsObject(root)) {
+		error = ca_error(CA_ENET, "token request failed: the answer is not JSON");
+		goto out;
+	}
+	if (json_string(root, "error")) {
+		error = ca_token_error_from_body(CA_EREFUSED, "token request", body, len, http_status);
+		goto out;
+	}
+	access = json_string(root, "access_token");
+	expires = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	if (!access || !*access || strpbrk(access, "\r\n")) {
+		error = ca_error(CA_ENET, "token request failed: the answer has no valid access_token");
+		goto out;
+	}
+	if (!cJSON_IsNumber(expires) || !isfinite(expires->valuedouble) ||
+	    expires->valuedouble <= 0 || expires->valuedouble > 10.0 * 365 * 86400) {
+		error = ca_error(CA_ENET, "token request failed: the answer has no valid expires_in");
+		goto out;
+	}
+	tok.access_token = ca_strdup(access);
+	tok.expiration = now + (int64_t)expires->valuedouble;
+	if (!tok.access_token || (error = dup_optional(&tok.refresh_token, root, "refresh_token"))) {
+		error = error ? error : ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	if (tok.refresh_token && strpbrk(tok.refresh_token, "\r\n"))
+		ca_clear_ptr(&tok.refresh_token);
+	ca_token_move(out, &tok);
+out:
+	ca_token_clear(&tok);
+	cJSON_Delete(root);
+	return error;
+}

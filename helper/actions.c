@@ -1,0 +1,371 @@
+/*
+ * The credential-helper protocol: get, store, erase (SPEC, Protocol).
+ *
+ * A CARTO request (it carries mode, credentials_file or client_id, or its
+ * host ends in .carto.com) is about a CARTO token; anything else is a
+ * plain credential lookup, as git-credential-libsecret does.
+ */
+#include "helper/helper.h"
+
+#include "auth/broker.h"
+#include "auth/module.h"
+#include "keyring/store.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads the request and fills in what the options stand for. */
+static int read_request(struct proto_msg *msg, const struct options *opts)
+{
+	size_t i;
+
+	proto_msg_init(msg);
+	if (proto_read(msg, stdin))
+		return -1;
+	for (i = 0; i < opts->defaults.count; i++)
+		if (proto_set_default(msg, opts->defaults.attrs[i].key, opts->defaults.attrs[i].value))
+			return -1;
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+static int is_carto_request(const struct proto_msg *msg)
+{
+	const char *host = proto_get(msg, "host");
+	char bare[256];
+
+	if (proto_get(msg, "mode") || proto_get(msg, "credentials_file") || proto_get(msg, "client_id"))
+		return 1;
+	if (!host)
+		return 0;
+	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(host, ":"), host);
+	return ends_with(bare, ".carto.com") || !strcmp(bare, "carto.com");
+}
+
+/* The host part of a URL ("https://h:1/x" -> "h:1"). */
+static void url_host(char *out, size_t size, const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	snprintf(out, size, "%.*s", (int)strcspn(p, "/?#"), p);
+}
+
+static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
+	const struct ca_token *tok, const char *dw_project, const char *dw_token)
+{
+	const char *host = proto_get(msg, "host");
+	char api_host[256], expiry[24];
+	int authtype = proto_list_has(msg, "capability[]", "authtype");
+	int error = 0;
+
+	url_host(api_host, sizeof(api_host), tok->api_base_url ? tok->api_base_url : "");
+	snprintf(expiry, sizeof(expiry), "%" PRId64, tok->expiration);
+	if (authtype)
+		error |= proto_write(stdout, "capability[]", "authtype");
+	error |= proto_write(stdout, "protocol", proto_get(msg, "protocol") ? proto_get(msg, "protocol") : "https");
+	error |= proto_write(stdout, "host", host ? host : api_host);
+	error |= proto_write(stdout, "username", cfg->mode == CA_MODE_M2M ? cfg->client_id :
+		(tok->account ? tok->account : "oauth"));
+	error |= proto_write(stdout, "password", tok->access_token);
+	error |= proto_write(stdout, "password_expiry_utc", expiry);
+	error |= proto_write(stdout, "access_token", tok->access_token);
+	error |= proto_write(stdout, "token_type", "Bearer");
+	error |= proto_write(stdout, "expiration", expiry);
+	error |= proto_write(stdout, "api_base_url", tok->api_base_url);
+	error |= proto_write(stdout, "mode", ca_mode_name(cfg->mode));
+	if (authtype) {
+		error |= proto_write(stdout, "authtype", "Bearer");
+		error |= proto_write(stdout, "credential", tok->access_token);
+	}
+	if (dw_project) {
+		error |= proto_write(stdout, "carto_dw_project", dw_project);
+		error |= proto_write(stdout, "carto_dw_token", dw_token);
+	}
+	return error ? -1 : 0;
+}
+
+static int carto_get(const struct proto_msg *msg)
+{
+	struct ca_config cfg;
+	struct ca_token tok;
+	struct store *store = NULL;
+	const struct ca_module *module;
+	char *dw_project = NULL, *dw_token = NULL;
+	int status = EXIT_OK;
+
+	ca_token_init(&tok);
+	if (ca_config_from_msg(&cfg, msg))
+		return helper_fail("get");
+	if (store_open(&store, &cfg) || broker_token(&tok, NULL, store, &cfg, 0)) {
+		status = helper_fail("get");
+		goto out;
+	}
+	if (cfg.carto_dw) {
+		module = ca_module_get();
+		if (!module || module->dw_credentials(&dw_project, &dw_token, &cfg,
+			tok.api_base_url, tok.access_token)) {
+			status = helper_fail("get");
+			goto out;
+		}
+	}
+	if (print_token(msg, &cfg, &tok, dw_project, dw_token))
+		status = helper_fail("get");
+out:
+	ca_free(dw_project);
+	ca_free(dw_token);
+	ca_token_clear(&tok);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+static int64_t parse_time(const char *v)
+{
+	char *end;
+	long long t;
+
+	if (!v || !*v)
+		return 0;
+	t = strtoll(v, &end, 10);
+	return (*end || t < 0) ? -1 : (int64_t)t;
+}
+
+/* The credential fields of a request (borrowed pointers, not owned). */
+static void cred_view(struct cred *c, const struct proto_msg *msg)
+{
+	memset(c, 0, sizeof(*c));
+	c->protocol = (char *)proto_get(msg, "protocol");
+	c->host = (char *)proto_get(msg, "host");
+	c->path = (char *)proto_get(msg, "path");
+	c->username = (char *)proto_get(msg, "username");
+	c->password = (char *)proto_get(msg, "password");
+	c->oauth_refresh_token = (char *)proto_get(msg, "oauth_refresh_token");
+	c->password_expiry_utc = parse_time(proto_get(msg, "password_expiry_utc"));
+}
+
+/* Opens the store for a plain credential request. */
+static int open_plain_store(struct store **store, struct ca_config *cfg, const char *action)
+{
+	struct proto_msg none;
+
+	proto_msg_init(&none);
+	if (ca_config_from_msg(cfg, &none))
+		return helper_fail(action);
+	if (store_open(store, cfg)) {
+		ca_config_clear(cfg);
+		return helper_fail(action);
+	}
+	return 0;
+}
+
+static int plain_get(const struct proto_msg *msg)
+{
+	struct ca_config cfg;
+	struct store *store = NULL;
+	struct cred query, found;
+	char expiry[24];
+	int status, error;
+
+	memset(&found, 0, sizeof(found));
+	cred_view(&query, msg);
+	query.password = NULL;
+	if (!query.protocol && !query.host)
+		return EXIT_OK; /* nothing to look up */
+	if ((status = open_plain_store(&store, &cfg, "get")))
+		return status;
+	error = store->ops->cred_get(store, &found, &query);
+	if (error == CA_ENOTFOUND) {
+		status = EXIT_OK;
+	} else if (error) {
+		status = helper_fail("get");
+	} else {
+		snprintf(expiry, sizeof(expiry), "%" PRId64, found.password_expiry_utc);
+		if (proto_write(stdout, "username", found.username ? found.username : "") ||
+		    proto_write(stdout, "password", found.password) ||
+		    (found.password_expiry_utc && proto_write(stdout, "password_expiry_utc", expiry)) ||
+		    proto_write(stdout, "oauth_refresh_token", found.oauth_refresh_token))
+			status = helper_fail("get");
+	}
+	cred_clear(&found);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+int action_get(const struct options *opts)
+{
+	struct proto_msg msg;
+	int status;
+
+	if (read_request(&msg, opts))
+		return helper_fail(NULL);
+	status = is_carto_request(&msg) ? carto_get(&msg) : plain_get(&msg);
+	proto_msg_clear(&msg);
+	return status;
+}
+
+/* store for a CARTO identity: a token handed to us, with its expiry. */
+static int carto_store(const struct proto_msg *msg)
+{
+	const char *password = proto_get(msg, "password");
+	const char *exp = proto_get(msg, "expiration");
+	struct store *store = NULL;
+	struct ca_config cfg;
+	struct ca_token tok, stored;
+	int status = EXIT_OK, error;
+
+	ca_token_init(&tok);
+	ca_token_init(&stored);
+	if (!password || !*password)
+		return EXIT_OK;
+	if (ca_config_from_msg(&cfg, msg))
+		return helper_fail("store");
+	if (store_open(&store, &cfg)) {
+		status = helper_fail("store");
+		goto out;
+	}
+	error = store->ops->token_load(store, &stored, &cfg);
+	if (error && error != CA_ENOTFOUND) {
+		status = helper_fail("store");
+		goto out;
+	}
+	if (!error && ca_streq_ct(stored.access_token, password))
+		goto out; /* git approving the token we handed out */
+	tok.expiration = parse_time(exp ? exp : proto_get(msg, "password_expiry_utc"));
+	if (tok.expiration <= ca_now()) {
+		ca_debug("store: no future expiration given, not storing the token");
+		goto out;
+	}
+	tok.access_token = ca_strdup(password);
+	tok.api_base_url = ca_strdup(cfg.api_base_url ? cfg.api_base_url :
+		proto_get(msg, "api_base_url"));
+	if (!tok.access_token || !tok.api_base_url) {
+		ca_error(CA_EINVAL, "bad input: store needs api_base_url with the token");
+		status = helper_fail("store");
+		goto out;
+	}
+	if (store->ops->token_save(store, &cfg, &tok))
+		status = helper_fail("store");
+out:
+	ca_token_clear(&tok);
+	ca_token_clear(&stored);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+static int plain_store(const struct proto_msg *msg)
+{
+	struct ca_config cfg;
+	struct store *store = NULL;
+	struct cred c;
+	int status;
+
+	cred_view(&c, msg);
+	/* git-credential-store's rule: all of these, possibly empty. */
+	if (!c.protocol || !(c.host || c.path) || !c.username || !c.password)
+		return EXIT_OK;
+	if (c.password_expiry_utc < 0) {
+		ca_error(CA_EINVAL, "bad input: password_expiry_utc must be Unix seconds");
+		return helper_fail("store");
+	}
+	if ((status = open_plain_store(&store, &cfg, "store")))
+		return status;
+	if (store->ops->cred_store(store, &c))
+		status = helper_fail("store");
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+int action_store(const struct options *opts)
+{
+	struct proto_msg msg;
+	int status = EXIT_OK;
+
+	if (read_request(&msg, opts))
+		return helper_fail(NULL);
+	if (proto_get_bool(&msg, "ephemeral", 0) != 1)
+		status = is_carto_request(&msg) ? carto_store(&msg) : plain_store(&msg);
+	proto_msg_clear(&msg);
+	return status;
+}
+
+static int carto_erase(const struct proto_msg *msg)
+{
+	const char *password = proto_get(msg, "password");
+	struct store *store = NULL;
+	struct ca_config cfg;
+	struct ca_token stored;
+	int status = EXIT_OK, error;
+
+	ca_token_init(&stored);
+	if (ca_config_from_msg(&cfg, msg))
+		return helper_fail("erase");
+	if (store_open(&store, &cfg)) {
+		status = helper_fail("erase");
+		goto out;
+	}
+	error = store->ops->token_load(store, &stored, &cfg);
+	if (error == CA_ENOTFOUND)
+		goto out;
+	if (error) {
+		status = helper_fail("erase");
+		goto out;
+	}
+	/* git's rule: a password that differs from the stored one keeps it. */
+	if (password && !ca_streq_ct(password, stored.access_token))
+		goto out;
+	error = store->ops->token_erase(store, &cfg);
+	if (error && error != CA_ENOTFOUND)
+		status = helper_fail("erase");
+out:
+	ca_token_clear(&stored);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+static int plain_erase(const struct proto_msg *msg)
+{
+	struct ca_config cfg;
+	struct store *store = NULL;
+	struct cred query;
+	int status, error;
+
+	cred_view(&query, msg);
+	/* Never erase everything for an empty request. */
+	if (!query.protocol && !query.host && !query.path && !query.username)
+		return EXIT_OK;
+	if ((status = open_plain_store(&store, &cfg, "erase")))
+		return status;
+	error = store->ops->cred_erase(store, &query);
+	if (error && error != CA_ENOTFOUND)
+		status = helper_fail("erase");
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+int action_erase(const struct options *opts)
+{
+	struct proto_msg msg;
+	int status;
+
+	if (read_request(&msg, opts))
+		return helper_fail(NULL);
+	status = is_carto_request(&msg) ? carto_erase(&msg) : plain_erase(&msg);
+	proto_msg_clear(&msg);
+	return status;
+}

@@ -1,0 +1,332 @@
+/* Commands for people and scripts: login, token, status, logout, dw. */
+#include "helper/helper.h"
+
+#include "auth/broker.h"
+#include "auth/module.h"
+#include "keyring/store.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A configuration from the command-line options alone. */
+static int config_from_options(struct ca_config *cfg, const struct options *opts,
+	const char *command)
+{
+	if (ca_config_from_msg(cfg, &opts->defaults))
+		return helper_fail(command);
+	return 0;
+}
+
+static void format_time(char *out, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(out, size, "%" PRId64, t);
+}
+
+/* Gets a token for the options' identity; 0 or an exit status. */
+static int obtain(struct ca_token *tok, struct ca_config *cfg, struct store **store,
+	const struct options *opts, const char *command, unsigned flags)
+{
+	int status;
+
+	if ((status = config_from_options(cfg, opts, command)))
+		return status;
+	if (store_open(store, cfg) || broker_token(tok, NULL, *store, cfg, flags))
+		return helper_fail(command);
+	return 0;
+}
+
+int command_login(const struct options *opts)
+{
+	struct store *store = NULL;
+	struct ca_config cfg;
+	struct ca_token tok;
+	char when[64];
+	int status;
+
+	ca_token_init(&tok);
+	ca_config_init(&cfg);
+	if (!(status = obtain(&tok, &cfg, &store, opts, "login", BROKER_FORCE))) {
+		format_time(when, sizeof(when), tok.expiration);
+		fprintf(stderr, "Logged in to CARTO (%s, %s); the token is stored in the %s store and valid until %s.\n",
+			ca_mode_name(cfg.mode), tok.api_base_url ? tok.api_base_url : "no API base URL",
+			store->ops->name, when);
+	}
+	ca_token_clear(&tok);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+/* Prints a JSON string value with the escapes JSON needs. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* A value for eval: single-quoted, with any ' closed and reopened. */
+static void shell_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; s && *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+static int check_format(const char *format, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (!strcmp(format, *allowed))
+			return 0;
+	fprintf(stderr, "carto-auth: unknown --format '%s'; see carto-auth --help\n", format);
+	return EXIT_USAGE;
+}
+
+int command_token(const struct options *opts)
+{
+	static const char *const formats[] = { "plain", "json", "env", "header", NULL };
+	const char *format = opts->format ? opts->format : "plain";
+	struct store *store = NULL;
+	struct ca_config cfg;
+	struct ca_token tok;
+	int status;
+
+	if ((status = check_format(format, formats)))
+		return status;
+	ca_token_init(&tok);
+	ca_config_init(&cfg);
+	if ((status = obtain(&tok, &cfg, &store, opts, "token", 0)))
+		goto out;
+	if (!strcmp(format, "plain")) {
+		printf("%s\n", tok.access_token);
+	} else if (!strcmp(format, "header")) {
+		printf("Authorization: Bearer %s\n", tok.access_token);
+	} else if (!strcmp(format, "env")) {
+		fputs("CARTO_API_BASE_URL=", stdout);
+		shell_quote(stdout, tok.api_base_url);
+		fputs("\nCARTO_ACCESS_TOKEN=", stdout);
+		shell_quote(stdout, tok.access_token);
+		fputc('\n', stdout);
+	} else {
+		fputs("{\"access_token\": ", stdout);
+		json_string(stdout, tok.access_token);
+		printf(", \"expiration\": %" PRId64 ", \"api_base_url\": ", tok.expiration);
+		json_string(stdout, tok.api_base_url);
+		printf(", \"mode\": \"%s\"}\n", ca_mode_name(cfg.mode));
+	}
+out:
+	ca_token_clear(&tok);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+int command_dw(const struct options *opts)
+{
+	static const char *const formats[] = { "plain", "json", "env", NULL };
+	const char *format = opts->format ? opts->format : "plain";
+	const struct ca_module *module;
+	struct store *store = NULL;
+	struct ca_config cfg;
+	struct ca_token tok;
+	char *project = NULL, *token = NULL;
+	int status;
+
+	if ((status = check_format(format, formats)))
+		return status;
+	ca_token_init(&tok);
+	ca_config_init(&cfg);
+	if ((status = obtain(&tok, &cfg, &store, opts, "dw", 0)))
+		goto out;
+	module = ca_module_get();
+	if (!module || module->dw_credentials(&project, &token, &cfg, tok.api_base_url,
+		tok.access_token)) {
+		status = helper_fail("dw");
+		goto out;
+	}
+	if (!strcmp(format, "json")) {
+		fputs("{\"project\": ", stdout);
+		json_string(stdout, project);
+		fputs(", \"token\": ", stdout);
+		json_string(stdout, token);
+		fputs("}\n", stdout);
+	} else if (!strcmp(format, "env")) {
+		fputs("CARTO_DW_PROJECT=", stdout);
+		shell_quote(stdout, project);
+		fputs("\nCARTO_DW_TOKEN=", stdout);
+		shell_quote(stdout, token);
+		fputc('\n', stdout);
+	} else {
+		proto_write(stdout, "carto_dw_project", project);
+		proto_write(stdout, "carto_dw_token", token);
+	}
+out:
+	ca_free(project);
+	ca_free(token);
+	ca_token_clear(&tok);
+	store_free(store);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+/* The stores status and logout look at: the file store, and the keyring
+ * when one answers (or is asked for). */
+static int open_stores(struct store *stores[2], struct ca_config *cfg)
+{
+	const struct ca_module *module;
+	int error;
+
+	stores[0] = stores[1] = NULL;
+	if (cfg->store != CA_STORE_KEYRING && file_store_open(&stores[0], cfg))
+		return -1;
+	if (cfg->store == CA_STORE_FILE || cfg->cache_file || !store_session_bus_present())
+		return cfg->store == CA_STORE_KEYRING ? store_open(&stores[1], cfg) : 0;
+	module = ca_module_get();
+	error = module ? module->keyring_open(&stores[1], cfg) : CA_EKEYRING;
+	if (error && cfg->store == CA_STORE_KEYRING)
+		return -1;
+	if (error)
+		ca_warn("%s", ca_error_message());
+	return 0;
+}
+
+struct status_state {
+	int count;
+	const char *store;
+};
+
+static int print_status(const struct store_token_info *info, void *payload)
+{
+	struct status_state *st = payload;
+	int64_t left = info->expiration - ca_now();
+	char when[64];
+
+	format_time(when, sizeof(when), info->expiration);
+	printf("%s%s token\n", st->count++ ? "\n" : "", ca_mode_name(info->mode));
+	if (info->mode == CA_MODE_M2M && info->client_id)
+		printf("  client id:    %s\n", info->client_id);
+	if (info->org)
+		printf("  organization: %s\n", info->org);
+	if (info->account)
+		printf("  account:      %s\n", info->account);
+	printf("  api base url: %s\n", info->api_base_url ? info->api_base_url : "(unknown)");
+	printf("  auth server:  %s\n", info->auth_url ? info->auth_url : "(default)");
+	if (left > 0)
+		printf("  expires:      %s (in %" PRId64 " min)\n", when, left / 60);
+	else
+		printf("  expired:      %s%s\n", when,
+			info->has_refresh_token ? " (renewable with its refresh token)" : "");
+	printf("  store:        %s%s%s\n", st->store,
+		strcmp(info->location, "keyring") ? " " : "",
+		strcmp(info->location, "keyring") ? info->location : "");
+	return 0;
+}
+
+int command_status(const struct options *opts)
+{
+	struct status_state st = { 0, NULL };
+	struct store *stores[2];
+	struct ca_config cfg;
+	int status, i;
+
+	if ((status = config_from_options(&cfg, opts, "status")))
+		return status;
+	if (open_stores(stores, &cfg)) {
+		status = helper_fail("status");
+		goto out;
+	}
+	for (i = 1; i >= 0; i--) {
+		if (!stores[i])
+			continue;
+		st.store = stores[i]->ops->name;
+		if (stores[i]->ops->token_list(stores[i], print_status, &st)) {
+			status = helper_fail("status");
+			goto out;
+		}
+	}
+	if (!st.count)
+		printf("No CARTO token is stored. Log in with: carto-auth login\n");
+out:
+	store_free(stores[0]);
+	store_free(stores[1]);
+	ca_config_clear(&cfg);
+	return status;
+}
+
+struct logout_state {
+	struct store *store;
+	int count;
+	int error;
+};
+
+static int erase_listed(const struct store_token_info *info, void *payload)
+{
+	struct logout_state *st = payload;
+
+	if (st->store->ops->token_erase_info(st->store, info)) {
+		st->error = 1;
+		return 1;
+	}
+	st->count++;
+	return 0;
+}
+
+int command_logout(const struct options *opts)
+{
+	struct store *stores[2];
+	struct ca_config cfg;
+	int status, i, removed = 0, error;
+
+	if ((status = config_from_options(&cfg, opts, "logout")))
+		return status;
+	if (open_stores(stores, &cfg)) {
+		status = helper_fail("logout");
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		struct logout_state st = { stores[i], 0, 0 };
+
+		if (!stores[i])
+			continue;
+		if (opts->all) {
+			error = stores[i]->ops->token_list(stores[i], erase_listed, &st);
+			error = error ? error : (st.error ? CA_ERR : 0);
+			removed += st.count;
+		} else {
+			error = stores[i]->ops->token_erase(stores[i], &cfg);
+			removed += !error;
+		}
+		if (error && error != CA_ENOTFOUND) {
+			status = helper_fail("logout");
+			goto out;
+		}
+	}
+	fprintf(stderr, removed ? "Removed %d stored CARTO token%s.\n" :
+		"No stored CARTO token matched%.0d%s; nothing removed.\n", removed, removed == 1 ? "" : "s");
+out:
+	store_free(stores[0]);
+	store_free(stores[1]);
+	ca_config_clear(&cfg);
+	return status;
+}

@@ -1,0 +1,234 @@
+/*
+ * carto-auth: CARTO access tokens for CLIs, IDEs, scripts and git.
+ *
+ * Argument handling and dispatch. Options may stand before the action
+ * (git runs "carto-auth --m2m FILE get"); they fill in protocol keys the
+ * input does not carry.
+ */
+#include "helper/helper.h"
+
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct operation {
+	const char *name;
+	int (*run)(const struct options *opts);
+	const char *usage;   /* arguments */
+	const char *purpose; /* one line */
+	const char *example;
+};
+
+static const struct operation operations[] = {
+	{ "get", action_get, "", "credential helper: answer a request read from stdin",
+	  "printf 'credentials_file=creds.json\\n\\n' | carto-auth get" },
+	{ "store", action_store, "", "credential helper: save the credential read from stdin",
+	  "git credential approve (calls it)" },
+	{ "erase", action_erase, "", "credential helper: forget the credential read from stdin",
+	  "git credential reject (calls it)" },
+	{ "login", command_login, "[--m2m FILE] [--org ORG] [--api-base-url URL] [--no-browser] [--timeout S]",
+	  "log in now (browser, or M2M credentials) and store the token",
+	  "carto-auth login --org my-sso-org" },
+	{ "token", command_token, "[--m2m FILE] [--org ORG] [--format plain|json|env|header] [--min-ttl S]",
+	  "print a valid token, renewed when needed",
+	  "curl -H \"$(carto-auth token --format header)\" \"$API/v3/...\"" },
+	{ "status", command_status, "", "list stored CARTO tokens (never a secret)",
+	  "carto-auth status" },
+	{ "logout", command_logout, "[--m2m FILE] [--org ORG] [--all]", "remove stored tokens",
+	  "carto-auth logout --all" },
+	{ "dw", command_dw, "[--m2m FILE] [--org ORG] [--format plain|json|env]",
+	  "print CARTO Data Warehouse project and token",
+	  "carto-auth dw --format env" },
+};
+
+#define N_OPERATIONS (sizeof(operations) / sizeof(*operations))
+
+void helper_usage(FILE *f, const char *command)
+{
+	size_t i;
+
+	for (i = 0; command && i < N_OPERATIONS; i++) {
+		if (strcmp(operations[i].name, command))
+			continue;
+		fprintf(f, "usage: carto-auth %s %s\n\n%s.\n\nexample:\n  %s\n\n"
+			"Common options: --debug (trace to stderr, secrets redacted).\n"
+			"See carto-auth(1) for every key and environment variable.\n",
+			operations[i].name, operations[i].usage, operations[i].purpose,
+			operations[i].example);
+		return;
+	}
+	fputs("usage: carto-auth [OPTIONS] COMMAND\n\n"
+	      "Hands out CARTO access tokens: logs in when needed, renews tokens\n"
+	      "before they expire, keeps them in the keyring or ~/.carto-auth.\n\n"
+	      "Commands:\n", f);
+	for (i = 0; i < N_OPERATIONS; i++)
+		fprintf(f, "  %-7s %s\n          e.g. %s\n", operations[i].name,
+			operations[i].purpose, operations[i].example);
+	fputs("\nOptions (before or after the command):\n"
+	      "  --m2m FILE            M2M credentials file (api_base_url, client_id, client_secret)\n"
+	      "  --org ORG             SSO organization for the OAuth login\n"
+	      "  --api-base-url URL    the account's API base URL (skips discovery)\n"
+	      "  --no-browser          print the login URL and read the code from the terminal\n"
+	      "  --timeout S           give up a browser login after S seconds (default 300)\n"
+	      "  --min-ttl S           renew tokens with less than S seconds left (default 300)\n"
+	      "  --format F            token/dw output: plain, json, env, header\n"
+	      "  --all                 logout: every stored CARTO token\n"
+	      "  --debug               trace requests and decisions to stderr (secrets redacted)\n"
+	      "  -h, --help            this help, or a command's: carto-auth COMMAND --help\n"
+	      "  -V, --version         the version\n\n"
+	      "As a git credential helper:  git config --global credential.helper carto\n"
+	      "Exit status: 0 done, 1 failed, 2 bad input or usage.\n"
+	      "Environment: CARTO_AUTH_STORE=auto|keyring|file, CARTO_AUTH_HOME, CARTO_AUTH_DEBUG=1.\n"
+	      "More: man carto-auth\n", f);
+}
+
+int helper_fail(const char *action)
+{
+	int code = ca_error_code();
+	const char *msg = ca_error_message();
+
+	fprintf(stderr, "carto-auth: %s%s%s\n", action ? action : "", action ? ": " : "",
+		*msg ? msg : "failed");
+	return code == CA_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+static void print_line(const char *prefix, const char *line)
+{
+	fprintf(stderr, "carto-auth: %s%s\n", prefix, line);
+}
+
+static void debug_sink(const char *line)
+{
+	print_line("debug: ", line);
+}
+
+static void warn_sink(const char *line)
+{
+	print_line("warning: ", line);
+}
+
+static void notice_sink(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
+enum { OPT_M2M = 256, OPT_ORG, OPT_API, OPT_NO_BROWSER, OPT_TIMEOUT, OPT_MIN_TTL,
+	OPT_FORMAT, OPT_ALL, OPT_DEBUG };
+
+static const struct option long_options[] = {
+	{ "m2m", required_argument, NULL, OPT_M2M },
+	{ "org", required_argument, NULL, OPT_ORG },
+	{ "api-base-url", required_argument, NULL, OPT_API },
+	{ "no-browser", no_argument, NULL, OPT_NO_BROWSER },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "min-ttl", required_argument, NULL, OPT_MIN_TTL },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parses argv into opts; returns the command name, NULL when none. */
+static int parse_options(struct options *opts, const char **command, int argc, char **argv)
+{
+	static const struct { int opt; const char *key; } keys[] = {
+		{ OPT_M2M, "credentials_file" }, { OPT_ORG, "org" },
+		{ OPT_API, "api_base_url" }, { OPT_TIMEOUT, "login_timeout" },
+		{ OPT_MIN_TTL, "min_ttl" },
+	};
+	size_t i;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hV", long_options, NULL)) != -1 ||
+	       (optind < argc && !*command)) {
+		if (c == -1) {
+			/* The command; options may follow it. */
+			*command = argv[optind++];
+			continue;
+		}
+		for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+			if (c == keys[i].opt)
+				proto_set(&opts->defaults, keys[i].key, optarg);
+		switch (c) {
+		case OPT_NO_BROWSER:
+			proto_set(&opts->defaults, "open_browser", "false");
+			break;
+		case OPT_FORMAT:
+			opts->format = optarg;
+			break;
+		case OPT_ALL:
+			opts->all = 1;
+			break;
+		case OPT_DEBUG:
+			ca_debug_set_sink(debug_sink);
+			break;
+		case 'h':
+			opts->help = 1;
+			break;
+		case 'V':
+			printf("carto-auth %s\n", CARTO_AUTH_VERSION);
+			exit(EXIT_OK);
+		case '?':
+			fprintf(stderr, "carto-auth: unknown or incomplete option '%s'; see carto-auth --help\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "carto-auth: unexpected argument '%s'; see carto-auth --help\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	const char *command = NULL, *debug = getenv("CARTO_AUTH_DEBUG");
+	size_t i;
+	int status;
+
+	memset(&opts, 0, sizeof(opts));
+	proto_msg_init(&opts.defaults);
+	ca_warn_set_sink(warn_sink);
+	ca_notice_set_sink(notice_sink);
+	if (debug && *debug && strcmp(debug, "0"))
+		ca_debug_set_sink(debug_sink);
+
+	if ((status = parse_options(&opts, &command, argc, argv)))
+		goto out;
+	if (!command) {
+		helper_usage(opts.help ? stdout : stderr, NULL);
+		status = opts.help ? EXIT_OK : EXIT_USAGE;
+		goto out;
+	}
+	for (i = 0; i < N_OPERATIONS; i++) {
+		if (strcmp(operations[i].name, command))
+			continue;
+		if (opts.help) {
+			helper_usage(stdout, command);
+			status = EXIT_OK;
+		} else {
+			status = operations[i].run(&opts);
+		}
+		goto out;
+	}
+	/* git's rule: an unknown action is ignored, silently. */
+	status = EXIT_OK;
+out:
+	proto_msg_clear(&opts.defaults);
+	fflush(stdout);
+	if (ferror(stdout) && status == EXIT_OK) {
+		fprintf(stderr, "carto-auth: cannot write the answer to standard output\n");
+		status = EXIT_FAILED;
+	}
+	return status;
+}

@@ -1,0 +1,723 @@
+/*
+ * The file store: JSON files under $CARTO_AUTH_HOME (default ~/.carto-auth).
+ *
+ *   token_oauth.json, token_m2m.json   the Python reference's files: the
+ *                                      most recently obtained token of each
+ *                                      mode, with identity fields added
+ *   tokens/<mode>-<hash>.json          one file per identity, side by side
+ *   credentials.json                   general git credentials
+ *   locks/                             renewal and update locks
+ *
+ * Folders are 0700, files 0600, every write atomic (fs_write_atomic).
+ */
+#include "keyring/store.h"
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TOKEN_FILE_MAX (256 * 1024)
+#define CREDS_FILE_MAX (4 * 1024 * 1024)
+#define LOCK_TIMEOUT_MS 10000
+
+struct file_store {
+	struct store base;
+	char *home;
+	char *cache_file; /* explicit single token file, or NULL */
+};
+
+/* A token file's content: the token and the identity it was issued to. */
+struct token_record {
+	struct ca_token tok;
+	int has_identity;
+	enum ca_mode mode;
+	char *auth_url;
+	char *client_id; /* m2m client id or OAuth client id */
+	char *org;
+};
+
+static void record_clear(struct token_record *rec)
+{
+	ca_token_clear(&rec->tok);
+	ca_free(rec->auth_url);
+	ca_free(rec->client_id);
+	ca_free(rec->org);
+	memset(rec, 0, sizeof(*rec));
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static const char *json_str(const cJSON *root, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return (s && *s) ? ca_strdup(s) : NULL;
+}
+
+/* Parses a token file; CA_EINVAL when it is not a whole valid token. */
+static int record_parse(struct token_record *rec, const char *json, size_t len)
+{
+	const cJSON *exp, *mode;
+	const char *access, *api;
+	cJSON *root;
+	int error = CA_EINVAL;
+
+	memset(rec, 0, sizeof(*rec));
+	ca_mem_init_json();
+	root = cJSON_ParseWithLength(json, len);
+	if (!root || !cJSON_IsObject(root))
+		goto out;
+	access = json_str(root, "access_token");
+	api = json_str(root, "api_base_url");
+	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
+	if (!access || !*access || !api || !*api || !cJSON_IsNumber(exp) ||
+	    !isfinite(exp->valuedouble) || strpbrk(access, "\r\n") || strpbrk(api, "\r\n"))
+		goto out;
+	mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
+	if (mode) {
+		if (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "m2m") &&
+		    strcmp(mode->valuestring, "oauth")))
+			goto out;
+		rec->has_identity = 1;
+		rec->mode = strcmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
+		rec->auth_url = dup_or_null(json_str(root, "auth_url"));
+		rec->client_id = dup_or_null(json_str(root, "client_id"));
+		rec->org = dup_or_null(json_str(root, "org"));
+	}
+	rec->tok.access_token = ca_strdup(access);
+	rec->tok.api_base_url = ca_strdup(api);
+	rec->tok.expiration = (int64_t)exp->valuedouble;
+	rec->tok.refresh_token = dup_or_null(json_str(root, "refresh_token"));
+	rec->tok.account = dup_or_null(json_str(root, "account"));
+	if (rec->tok.refresh_token && strpbrk(rec->tok.refresh_token, "\r\n"))
+		ca_clear_ptr(&rec->tok.refresh_token);
+	error = rec->tok.access_token && rec->tok.api_base_url ? 0 : ca_error(CA_ERR, "out of memory");
+out:
+	cJSON_Delete(root);
+	if (error)
+		record_clear(rec);
+	return error;
+}
+
+/* Whether a token file belongs to the identity of cfg (SPEC, Stores). */
+static int record_matches(const struct token_record *rec, const struct ca_config *id)
+{
+	if (!rec->has_identity) {
+		/* Written by the Python reference: no identity fields. */
+		if (id->mode == CA_MODE_M2M)
+			return str_eq(rec->tok.api_base_url, id->api_base_url);
+		return str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org;
+	}
+	if (rec->mode != id->mode || !str_eq(rec->auth_url, id->auth_url))
+		return 0;
+	if (id->mode == CA_MODE_M2M)
+		return str_eq(rec->client_id, id->client_id) &&
+			str_eq(rec->tok.api_base_url, id->api_base_url);
+	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->oauth_client_id);
+}
+
+int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
+	const struct ca_config *id)
+{
+	struct token_record rec;
+	int error;
+
+	if ((error = record_parse(&rec, json, len)))
+		return error;
+	if (id && !record_matches(&rec, id)) {
+		record_clear(&rec);
+		return CA_ENOTFOUND;
+	}
+	ca_token_move(out, &rec.tok);
+	record_clear(&rec);
+	return 0;
+}
+
+char *file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
+{
+	cJSON *root;
+	char *json = NULL;
+
+	ca_mem_init_json();
+	root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	/* The reference's three keys first, then the identity. */
+	if (!cJSON_AddStringToObject(root, "api_base_url", tok->api_base_url ? tok->api_base_url : "") ||
+	    !cJSON_AddStringToObject(root, "access_token", tok->access_token) ||
+	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
+	    !cJSON_AddStringToObject(root, "mode", ca_mode_name(id->mode)) ||
+	    !cJSON_AddStringToObject(root, "auth_url", id->auth_url) ||
+	    !cJSON_AddStringToObject(root, "client_id",
+		id->mode == CA_MODE_M2M ? id->client_id : id->oauth_client_id))
+		goto out;
+	if (id->org && !cJSON_AddStringToObject(root, "org", id->org))
+		goto out;
+	if (tok->refresh_token && !cJSON_AddStringToObject(root, "refresh_token", tok->refresh_token))
+		goto out;
+	if (tok->account && !cJSON_AddStringToObject(root, "account", tok->account))
+		goto out;
+	json = cJSON_Print(root);
+out:
+	cJSON_Delete(root);
+	return json;
+}
+
+static char *reference_path(const struct file_store *fs, enum ca_mode mode)
+{
+	if (fs->cache_file)
+		return ca_strdup(fs->cache_file);
+	return fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
+}
+
+static char *identity_path(const struct file_store *fs, const struct ca_config *id)
+{
+	char tag[40], name[64];
+
+	if (fs->cache_file)
+		return NULL;
+	ca_config_identity_tag(id, tag);
+	snprintf(name, sizeof(name), "tokens/%s.json", tag);
+	return fs_join(fs->home, name);
+}
+
+/* Reads one token file; a damaged or planted file is skipped, not fatal. */
+static int read_record(struct token_record *rec, const char *path)
+{
+	char *json = NULL;
+	size_t len;
+	int error;
+
+	error = fs_read_file(&json, &len, path, TOKEN_FILE_MAX);
+	if (error == CA_ENOTFOUND)
+		return error;
+	if (!error)
+		error = record_parse(rec, json, len);
+	ca_free(json);
+	if (error) {
+		ca_warn("ignoring damaged token file %s; it will be replaced", path);
+		return CA_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int file_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+{
+	struct file_store *fs = (struct file_store *)s;
+	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
+	struct token_record rec, best;
+	int found = 0, i;
+
+	memset(&best, 0, sizeof(best));
+	for (i = 0; i < 2; i++) {
+		if (!paths[i] || read_record(&rec, paths[i]))
+			continue;
+		if (record_matches(&rec, id) && (!found || rec.tok.expiration > best.tok.expiration)) {
+			ca_debug("file store: token for %s found in %s", ca_mode_name(id->mode), paths[i]);
+			record_clear(&best);
+			best = rec;
+			found = 1;
+		} else {
+			record_clear(&rec);
+		}
+	}
+	ca_free(paths[0]);
+	ca_free(paths[1]);
+	if (!found)
+		return CA_ENOTFOUND;
+	ca_token_move(out, &best.tok);
+	record_clear(&best);
+	return 0;
+}
+
+static int ensure_dirs(const struct file_store *fs)
+{
+	char *tokens;
+	int error;
+
+	if (fs->cache_file)
+		return 0;
+	if ((error = fs_private_dir(fs->home)))
+		return error;
+	tokens = fs_join(fs->home, "tokens");
+	error = tokens ? fs_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
+	ca_free(tokens);
+	return error;
+}
+
+static int file_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+{
+	struct file_store *fs = (struct file_store *)s;
+	char *json = NULL, *ipath = NULL, *rpath = NULL;
+	int error;
+
+	if ((error = ensure_dirs(fs)))
+		return error;
+	json = file_store_token_json(id, tok);
+	ipath = identity_path(fs, id);
+	rpath = reference_path(fs, id->mode);
+	if (!json || !rpath || (!fs->cache_file && !ipath)) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	if (ipath && (error = fs_write_atomic(ipath, json, strlen(json))))
+		goto out;
+	/* The reference's file holds the most recent token of the mode. */
+	error = fs_write_atomic(rpath, json, strlen(json));
+	ca_debug("file store: token saved to %s", ipath ? ipath : rpath);
+out:
+	ca_free(json);
+	ca_free(ipath);
+	ca_free(rpath);
+	return error;
+}
+
+static int file_token_erase(struct store *s, const struct ca_config *id)
+{
+	struct file_store *fs = (struct file_store *)s;
+	char *ipath = identity_path(fs, id), *rpath = reference_path(fs, id->mode);
+	struct token_record rec;
+	int error = 0, found = 0;
+
+	if (ipath) {
+		found = exists(ipath);
+		error = fs_remove(ipath);
+	}
+	if (!error && rpath && read_record(&rec, rpath) == 0) {
+		if (record_matches(&rec, id)) {
+			found = 1;
+			error = fs_remove(rpath);
+		}
+		record_clear(&rec);
+	}
+	ca_free(ipath);
+	ca_free(rpath);
+	if (!error && !found)
+		return CA_ENOTFOUND;
+	return error;
+}
+
+static int list_one(const char *path, store_token_cb cb, void *payload)
+{
+	struct store_token_info info;
+	struct token_record rec;
+	int stop;
+
+	if (read_record(&rec, path))
+		return 0;
+	memset(&info, 0, sizeof(info));
+	info.mode = rec.has_identity ? rec.mode :
+		(strstr(path, "token_m2m") ? CA_MODE_M2M : CA_MODE_OAUTH);
+	info.auth_url = rec.auth_url ? rec.auth_url : CA_DEFAULT_AUTH_URL;
+	info.client_id = rec.client_id;
+	info.org = rec.org;
+	info.api_base_url = rec.tok.api_base_url;
+	info.account = rec.tok.account;
+	info.location = path;
+	info.expiration = rec.tok.expiration;
+	info.has_refresh_token = rec.tok.refresh_token != NULL;
+	stop = cb(&info, payload);
+	record_clear(&rec);
+	return stop;
+}
+
+/* Whether the reference file at path repeats a per-identity file. */
+static int reference_is_copy(const struct file_store *fs, const char *path)
+{
+	struct token_record rec;
+	struct ca_config id;
+	char *ipath;
+	int copy = 0;
+
+	if (read_record(&rec, path))
+		return 1;
+	if (rec.has_identity) {
+		ca_config_init(&id);
+		id.mode = rec.mode;
+		id.auth_url = rec.auth_url;
+		id.client_id = id.oauth_client_id = rec.client_id;
+		id.org = rec.org;
+		id.api_base_url = rec.tok.api_base_url;
+		ipath = identity_path(fs, &id);
+		copy = ipath && exists(ipath);
+		ca_free(ipath);
+	}
+	record_clear(&rec);
+	return copy;
+}
+
+static int file_token_list(struct store *s, store_token_cb cb, void *payload)
+{
+	struct file_store *fs = (struct file_store *)s;
+	char *dir = NULL, *path;
+	struct dirent *entry;
+	DIR *d = NULL;
+	int i, stop = 0;
+
+	for (i = 0; i < 2 && !stop; i++) {
+		path = reference_path(fs, i ? CA_MODE_OAUTH : CA_MODE_M2M);
+		if (path && (fs->cache_file || !reference_is_copy(fs, path)))
+			stop = list_one(path, cb, payload);
+		ca_free(path);
+		if (fs->cache_file)
+			return 0;
+	}
+	dir = fs_join(fs->home, "tokens");
+	d = dir ? opendir(dir) : NULL;
+	while (d && !stop && (entry = readdir(d))) {
+		size_t n = strlen(entry->d_name);
+
+		if (n < 6 || strcmp(entry->d_name + n - 5, ".json"))
+			continue;
+		path = fs_join(dir, entry->d_name);
+		if (path)
+			stop = list_one(path, cb, payload);
+		ca_free(path);
+	}
+	if (d)
+		closedir(d);
+	ca_free(dir);
+	return 0;
+}
+
+static int file_token_erase_info(struct store *s, const struct store_token_info *info)
+{
+	struct ca_config id;
+	int error;
+
+	ca_config_init(&id);
+	id.mode = info->mode;
+	id.auth_url = (char *)info->auth_url;
+	id.client_id = id.oauth_client_id = (char *)info->client_id;
+	id.org = (char *)info->org;
+	id.api_base_url = (char *)info->api_base_url;
+	error = file_token_erase(s, &id);
+	/* A file listed but not matched by identity (foreign copy) goes too. */
+	if (info->location && strcmp(info->location, "keyring"))
+		fs_remove(info->location);
+	return error == CA_ENOTFOUND ? 0 : error;
+}
+
+/* ---- general git credentials: credentials.json ---- */
+
+static const char *const cred_fields[] = { "protocol", "host", "path", "username" };
+
+static char **cred_field(struct cred *c, size_t i)
+{
+	char **fields[] = { &c->protocol, &c->host, &c->path, &c->username };
+
+	return fields[i];
+}
+
+void cred_clear(struct cred *c)
+{
+	if (!c)
+		return;
+	ca_free(c->protocol);
+	ca_free(c->host);
+	ca_free(c->path);
+	ca_free(c->username);
+	ca_free(c->password);
+	ca_free(c->oauth_refresh_token);
+	memset(c, 0, sizeof(*c));
+}
+
+int cred_matches(const struct cred *want, const struct cred *have)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		const char *w = *cred_field((struct cred *)want, i);
+		const char *h = *cred_field((struct cred *)have, i);
+
+		if (w && (!h || strcmp(w, h)))
+			return 0;
+	}
+	return 1;
+}
+
+static int cred_from_json(struct cred *c, const cJSON *item)
+{
+	const cJSON *expiry = cJSON_GetObjectItemCaseSensitive(item, "password_expiry_utc");
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (!cJSON_IsObject(item))
+		return CA_EINVAL;
+	for (i = 0; i < 4; i++) {
+		const char *v = json_str(item, cred_fields[i]);
+
+		if (v && !(*cred_field(c, i) = ca_strdup(v)))
+			goto oom;
+	}
+	if (json_str(item, "password") && !(c->password = ca_strdup(json_str(item, "password"))))
+		goto oom;
+	if (json_str(item, "oauth_refresh_token") &&
+	    !(c->oauth_refresh_token = ca_strdup(json_str(item, "oauth_refresh_token"))))
+		goto oom;
+	if (cJSON_IsNumber(expiry) && isfinite(expiry->valuedouble))
+		c->password_expiry_utc = (int64_t)expiry->valuedouble;
+	return 0;
+oom:
+	cred_clear(c);
+	return ca_error(CA_ERR, "out of memory");
+}
+
+static cJSON *cred_to_json(const struct cred *c)
+{
+	cJSON *item = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; item && i < 4; i++) {
+		const char *v = *cred_field((struct cred *)c, i);
+
+		if (v && !cJSON_AddStringToObject(item, cred_fields[i], v))
+			goto fail;
+	}
+	if (item && c->password && !cJSON_AddStringToObject(item, "password", c->password))
+		goto fail;
+	if (item && c->oauth_refresh_token &&
+	    !cJSON_AddStringToObject(item, "oauth_refresh_token", c->oauth_refresh_token))
+		goto fail;
+	if (item && c->password_expiry_utc &&
+	    !cJSON_AddNumberToObject(item, "password_expiry_utc", (double)c->password_expiry_utc))
+		goto fail;
+	return item;
+fail:
+	cJSON_Delete(item);
+	return NULL;
+}
+
+/* Loads credentials.json as a cJSON array (empty when missing). */
+static int creds_load(cJSON **out, const struct file_store *fs)
+{
+	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	cJSON *root = NULL, *list;
+	size_t len;
+	int error;
+
+	ca_mem_init_json();
+	if (!path)
+		return ca_error(CA_ERR, "out of memory");
+	error = fs_read_file(&text, &len, path, CREDS_FILE_MAX);
+	if (error == CA_ENOTFOUND) {
+		error = 0;
+		list = cJSON_CreateArray();
+	} else if (error) {
+		goto out;
+	} else {
+		root = cJSON_ParseWithLength(text, len);
+		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
+		if (!cJSON_IsArray(list)) {
+			cJSON_Delete(list);
+			error = ca_error(CA_EINVAL, "%s is damaged; move it away to start afresh", path);
+			goto out;
+		}
+	}
+	if (!list) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	*out = list;
+out:
+	cJSON_Delete(root);
+	ca_free(text);
+	ca_free(path);
+	return error;
+}
+
+static int creds_save(const struct file_store *fs, cJSON *list)
+{
+	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	cJSON *root = cJSON_CreateObject();
+	int error;
+
+	if (!path || !root || !cJSON_AddNumberToObject(root, "version", 1)) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	cJSON_AddItemReferenceToObject(root, "credentials", list);
+	text = cJSON_Print(root);
+	error = text ? fs_write_atomic(path, text, strlen(text)) : ca_error(CA_ERR, "out of memory");
+out:
+	cJSON_Delete(root);
+	ca_free(text);
+	ca_free(path);
+	return error;
+}
+
+static int creds_lock(int *fd, const struct file_store *fs)
+{
+	char *locks = fs_join(fs->home, "locks"), *path = NULL;
+	int error;
+
+	if ((error = fs_private_dir(fs->home)) || !locks || (error = fs_private_dir(locks)))
+		goto out;
+	path = fs_join(locks, "credentials.lock");
+	error = path ? fs_lock(fd, path, LOCK_TIMEOUT_MS) : ca_error(CA_ERR, "out of memory");
+out:
+	if (!locks && !error)
+		error = ca_error(CA_ERR, "out of memory");
+	ca_free(locks);
+	ca_free(path);
+	return error;
+}
+
+static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)
+{
+	struct file_store *fs = (struct file_store *)s;
+	int64_t now = ca_now();
+	cJSON *list = NULL, *item;
+	struct cred c;
+	int error;
+
+	if ((error = creds_load(&list, fs)))
+		return error;
+	error = CA_ENOTFOUND;
+	cJSON_ArrayForEach(item, list) {
+		if (cred_from_json(&c, item))
+			continue;
+		if (c.password && cred_matches(query, &c) &&
+		    !(c.password_expiry_utc && c.password_expiry_utc <= now)) {
+			*out = c;
+			error = 0;
+			break;
+		}
+		cred_clear(&c);
+	}
+	cJSON_Delete(list);
+	return error;
+}
+
+/* Removes entries matching want (and want's password if set); 1 if any went. */
+static int creds_remove(cJSON *list, const struct cred *want, int exact)
+{
+	cJSON *item = list ? list->child : NULL, *next;
+	struct cred c;
+	int removed = 0;
+	size_t i;
+
+	for (; item; item = next) {
+		int match;
+
+		next = item->next;
+		if (cred_from_json(&c, item))
+			continue;
+		match = cred_matches(want, &c);
+		for (i = 0; exact && match && i < 4; i++)
+			match = str_eq(*cred_field((struct cred *)want, i), *cred_field(&c, i)) &&
+				(!*cred_field((struct cred *)want, i) == !*cred_field(&c, i));
+		if (match && want->password && !str_eq(want->password, c.password))
+			match = 0;
+		if (match) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(list, item));
+			removed = 1;
+		}
+		cred_clear(&c);
+	}
+	return removed;
+}
+
+static int file_cred_store(struct store *s, const struct cred *c)
+{
+	struct file_store *fs = (struct file_store *)s;
+	struct cred key = *c;
+	cJSON *list = NULL, *item;
+	int fd = -1, error;
+
+	if ((error = creds_lock(&fd, fs)) || (error = creds_load(&list, fs)))
+		goto out;
+	key.password = NULL; /* replace whatever password the same key had */
+	creds_remove(list, &key, 1);
+	item = cred_to_json(c);
+	if (!item) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	cJSON_AddItemToArray(list, item);
+	error = creds_save(fs, list);
+out:
+	cJSON_Delete(list);
+	fs_unlock(fd);
+	return error;
+}
+
+static int file_cred_erase(struct store *s, const struct cred *query)
+{
+	struct file_store *fs = (struct file_store *)s;
+	cJSON *list = NULL;
+	int fd = -1, error;
+
+	if ((error = creds_lock(&fd, fs)) || (error = creds_load(&list, fs)))
+		goto out;
+	if (creds_remove(list, query, 0))
+		error = creds_save(fs, list);
+out:
+	cJSON_Delete(list);
+	fs_unlock(fd);
+	return error;
+}
+
+static void file_store_free(struct store *s)
+{
+	struct file_store *fs = (struct file_store *)s;
+
+	if (!fs)
+		return;
+	ca_free(fs->home);
+	ca_free(fs->cache_file);
+	ca_free(fs);
+}
+
+static const struct store_ops file_store_ops = {
+	.name = "file",
+	.token_load = file_token_load,
+	.token_save = file_token_save,
+	.token_erase = file_token_erase,
+	.token_list = file_token_list,
+	.token_erase_info = file_token_erase_info,
+	.cred_get = file_cred_get,
+	.cred_store = file_cred_store,
+	.cred_erase = file_cred_erase,
+	.free = file_store_free,
+};
+
+int file_store_open(struct store **out, const struct ca_config *cfg)
+{
+	struct file_store *fs = ca_calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return ca_error(CA_ERR, "out of memory");
+	fs->base.ops = &file_store_ops;
+	fs->home = ca_strdup(cfg->home);
+	fs->cache_file = cfg->cache_file ? ca_strdup(cfg->cache_file) : NULL;
+	if (!fs->home || (cfg->cache_file && !fs->cache_file)) {
+		file_store_free(&fs->base);
+		return ca_error(CA_ERR, "out of memory");
+	}
+	*out = &fs->base;
+	return 0;
+}

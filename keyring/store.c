@@ -1,0 +1,70 @@
+/* Choosing a store: CARTO_AUTH_STORE=auto|keyring|file. */
+#include "keyring/store.h"
+
+#include "auth/module.h"
+#include "util/error.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int store_session_bus_present(void)
+{
+	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	char path[4096];
+	struct stat st;
+
+	if (addr)
+		return *addr != '\0';
+	if (!runtime || !*runtime)
+		return 0;
+	/* libdbus' default: $XDG_RUNTIME_DIR/bus when it is our socket. */
+	snprintf(path, sizeof(path), "%s/bus", runtime);
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid();
+}
+
+static int open_keyring(struct store **out, const struct ca_config *cfg)
+{
+	const struct ca_module *module = ca_module_get();
+
+	if (!module)
+		return CA_EKEYRING;
+	return module->keyring_open(out, cfg);
+}
+
+int store_open(struct store **out, const struct ca_config *cfg)
+{
+	int error;
+
+	if (cfg->cache_file || cfg->store == CA_STORE_FILE)
+		return file_store_open(out, cfg);
+	if (cfg->store == CA_STORE_KEYRING) {
+		if (!store_session_bus_present())
+			return ca_error(CA_EKEYRING,
+				"CARTO_AUTH_STORE=keyring, but there is no session bus for a Secret Service; use CARTO_AUTH_STORE=file");
+		return open_keyring(out, cfg);
+	}
+	if (!store_session_bus_present()) {
+		ca_debug("store: no session bus, using the file store");
+		return file_store_open(out, cfg);
+	}
+	error = open_keyring(out, cfg);
+	if (error == CA_EKEYRING) {
+		ca_debug("store: keyring not usable (%s), using the file store", ca_error_message());
+		ca_error_clear();
+		return file_store_open(out, cfg);
+	}
+	if (!error)
+		ca_debug("store: using the keyring");
+	return error;
+}
+
+void store_free(struct store *s)
+{
+	if (s)
+		s->ops->free(s);
+}

@@ -1,0 +1,97 @@
+/*
+ * Token stores behind one interface: the file store (file_store.c, always
+ * there) and the Secret Service (secret_store.c, loaded on demand).
+ *
+ * A store keeps two kinds of things:
+ *  - CARTO tokens, keyed by the identity of a ca_config (mode, auth
+ *    server, client id or organization, API base URL);
+ *  - general git credentials (protocol, host, path, username).
+ * Every function returns 0, CA_ENOTFOUND, or another negative code with
+ * the last error set. An unreachable or locked keyring is CA_EKEYRING,
+ * never CA_ENOTFOUND.
+ */
+#ifndef CA_KEYRING_STORE_H
+#define CA_KEYRING_STORE_H
+
+#include <stdint.h>
+
+#include "auth/config.h"
+#include "auth/token.h"
+
+/* A stored token's description, without its secrets (for status/logout). */
+struct store_token_info {
+	enum ca_mode mode;
+	const char *auth_url;
+	const char *client_id;    /* m2m client id, or NULL */
+	const char *org;          /* OAuth organization, or NULL */
+	const char *api_base_url;
+	const char *account;
+	const char *location;     /* file path or "keyring" */
+	int64_t expiration;
+	int has_refresh_token;
+};
+
+typedef int (*store_token_cb)(const struct store_token_info *info, void *payload);
+
+/* A general git credential. NULL fields are absent. */
+struct cred {
+	char *protocol;
+	char *host;
+	char *path;
+	char *username;
+	char *password;            /* secret */
+	char *oauth_refresh_token; /* secret */
+	int64_t password_expiry_utc; /* 0: none */
+};
+
+void cred_clear(struct cred *c);
+/* git's rule: every field set in want equals the one in have. */
+int cred_matches(const struct cred *want, const struct cred *have);
+
+struct store;
+
+struct store_ops {
+	const char *name; /* "file" or "keyring" */
+	int (*token_load)(struct store *s, struct ca_token *out, const struct ca_config *id);
+	int (*token_save)(struct store *s, const struct ca_config *id, const struct ca_token *tok);
+	int (*token_erase)(struct store *s, const struct ca_config *id);
+	/* Calls cb for every stored CARTO token; cb returning non-zero stops. */
+	int (*token_list)(struct store *s, store_token_cb cb, void *payload);
+	/* Erases a token described by info (logout of a listed entry). */
+	int (*token_erase_info)(struct store *s, const struct store_token_info *info);
+	/* The first unexpired credential matching query. */
+	int (*cred_get)(struct store *s, struct cred *out, const struct cred *query);
+	/* Replaces the credential with the same protocol/host/path/username. */
+	int (*cred_store)(struct store *s, const struct cred *c);
+	/* Removes every credential matching query (and its password, if set). */
+	int (*cred_erase)(struct store *s, const struct cred *query);
+	void (*free)(struct store *s);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* The file store rooted at cfg->home (or the single file cfg->cache_file). */
+int file_store_open(struct store **out, const struct ca_config *cfg);
+
+/*
+ * Serialises and parses a token file in the reference's format plus the
+ * identity fields (exported for the fuzzers and tests).
+ */
+char *file_store_token_json(const struct ca_config *id, const struct ca_token *tok);
+int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
+	const struct ca_config *id);
+
+/*
+ * Opens the store cfg asks for: the file store, the keyring, or (auto) the
+ * keyring when a Secret Service answers and the file store otherwise.
+ * An explicit keyring that cannot be reached is an error.
+ */
+int store_open(struct store **out, const struct ca_config *cfg);
+void store_free(struct store *s);
+
+/* Whether a session bus could be there at all (no connection attempted). */
+int store_session_bus_present(void);
+
+#endif

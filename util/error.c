@@ -1,0 +1,124 @@
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char last_message[1024];
+static _Thread_local int last_code;
+static ca_debug_sink debug_sink;
+
+static void flatten(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+int ca_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	va_end(ap);
+	flatten(last_message);
+	last_code = code;
+	ca_debug("error: %s", last_message);
+	return code;
+}
+
+int ca_error_prefix(const char *fmt, ...)
+{
+	char prefix[512], old[sizeof(last_message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, last_message, sizeof(old));
+	snprintf(last_message, sizeof(last_message), "%.500s: %.500s", prefix, old);
+	flatten(last_message);
+	return last_code;
+}
+
+void ca_error_clear(void)
+{
+	last_message[0] = '\0';
+	last_code = 0;
+}
+
+const char *ca_error_message(void)
+{
+	return last_message;
+}
+
+int ca_error_code(void)
+{
+	return last_code;
+}
+
+void ca_debug_set_sink(ca_debug_sink sink)
+{
+	debug_sink = sink;
+}
+
+int ca_debug_enabled(void)
+{
+	return debug_sink != NULL;
+}
+
+void ca_debug(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!debug_sink)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	flatten(line);
+	debug_sink(line);
+}
+
+static ca_warn_sink warn_sink;
+
+void ca_warn_set_sink(ca_warn_sink sink)
+{
+	warn_sink = sink;
+}
+
+void ca_warn(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	flatten(line);
+	ca_debug("warning: %s", line);
+	if (warn_sink)
+		warn_sink(line);
+}
+
+static ca_warn_sink notice_sink;
+
+void ca_notice_set_sink(ca_warn_sink sink)
+{
+	notice_sink = sink;
+}
+
+void ca_notice(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ca_debug("notice: %s", line);
+	if (notice_sink)
+		notice_sink(line);
+}

@@ -1,0 +1,41 @@
+/* Files that hold secrets: private folders, safe reads, atomic writes, locks. */
+#ifndef CA_UTIL_FS_H
+#define CA_UTIL_FS_H
+
+#include <stddef.h>
+
+/*
+ * Creates path (and missing parents) with mode 0700. An existing folder
+ * must be a real folder owned by this user, not a symbolic link; group or
+ * other permissions on it are removed.
+ */
+int fs_private_dir(const char *path);
+
+/*
+ * Reads a whole regular file of at most max bytes, never through a
+ * symbolic link. CA_ENOTFOUND when it does not exist. The buffer is
+ * NUL-terminated and belongs to the caller (ca_free).
+ */
+int fs_read_file(char **out, size_t *out_len, const char *path, size_t max);
+
+/*
+ * Replaces path with data: a temporary file in the same folder, mode 0600,
+ * fsync, rename, fsync of the folder. A symbolic link at path is replaced,
+ * never followed.
+ */
+int fs_write_atomic(const char *path, const char *data, size_t len);
+
+/* Removes path; a missing file is not an error. */
+int fs_remove(const char *path);
+
+/*
+ * Takes an exclusive lock on the lock file path (created 0600), waiting at
+ * most timeout_ms. The kernel releases it when the process dies.
+ */
+int fs_lock(int *out_fd, const char *path, int timeout_ms);
+void fs_unlock(int fd);
+
+/* Joins a folder and a file name into a new string (ca_free). */
+char *fs_join(const char *dir, const char *name);
+
+#endif
