@@ -61,7 +61,7 @@ static void url_host(char *out, size_t size, const char *url)
 	snprintf(out, size, "%.*s", (int)strcspn(p, "/?#"), p);
 }
 
-static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
+static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_config *cfg,
 	const struct ca_token *tok, const char *dw_project, const char *dw_token)
 {
 	const char *host = proto_get(msg, "host");
@@ -72,27 +72,47 @@ static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
 	url_host(api_host, sizeof(api_host), tok->api_base_url ? tok->api_base_url : "");
 	snprintf(expiry, sizeof(expiry), "%" PRId64, tok->expiration);
 	if (authtype)
-		error |= proto_write(stdout, "capability[]", "authtype");
-	error |= proto_write(stdout, "protocol", proto_get(msg, "protocol") ? proto_get(msg, "protocol") : "https");
-	error |= proto_write(stdout, "host", host ? host : api_host);
-	error |= proto_write(stdout, "username", cfg->mode == CA_MODE_M2M ? cfg->client_id :
+		error |= proto_write(f, "capability[]", "authtype");
+	error |= proto_write(f, "protocol", proto_get(msg, "protocol") ? proto_get(msg, "protocol") : "https");
+	error |= proto_write(f, "host", host ? host : api_host);
+	error |= proto_write(f, "username", cfg->mode == CA_MODE_M2M ? cfg->client_id :
 		(tok->account ? tok->account : "oauth"));
-	error |= proto_write(stdout, "password", tok->access_token);
-	error |= proto_write(stdout, "password_expiry_utc", expiry);
-	error |= proto_write(stdout, "access_token", tok->access_token);
-	error |= proto_write(stdout, "token_type", "Bearer");
-	error |= proto_write(stdout, "expiration", expiry);
-	error |= proto_write(stdout, "api_base_url", tok->api_base_url);
-	error |= proto_write(stdout, "mode", ca_mode_name(cfg->mode));
+	error |= proto_write(f, "password", tok->access_token);
+	error |= proto_write(f, "password_expiry_utc", expiry);
+	error |= proto_write(f, "access_token", tok->access_token);
+	error |= proto_write(f, "token_type", "Bearer");
+	error |= proto_write(f, "expiration", expiry);
+	error |= proto_write(f, "api_base_url", tok->api_base_url);
+	error |= proto_write(f, "mode", ca_mode_name(cfg->mode));
 	if (authtype) {
-		error |= proto_write(stdout, "authtype", "Bearer");
-		error |= proto_write(stdout, "credential", tok->access_token);
+		error |= proto_write(f, "authtype", "Bearer");
+		error |= proto_write(f, "credential", tok->access_token);
 	}
 	if (dw_project) {
-		error |= proto_write(stdout, "carto_dw_project", dw_project);
-		error |= proto_write(stdout, "carto_dw_token", dw_token);
+		error |= proto_write(f, "carto_dw_project", dw_project);
+		error |= proto_write(f, "carto_dw_token", dw_token);
 	}
 	return error ? -1 : 0;
+}
+
+/* Prints the whole answer, or nothing at all when any line is refused. */
+static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
+	const struct ca_token *tok, const char *dw_project, const char *dw_token)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int error;
+
+	if (!f)
+		return ca_error(CA_ERR, "out of memory");
+	error = write_token(f, msg, cfg, tok, dw_project, dw_token);
+	fclose(f);
+	if (!error)
+		fwrite(buf, 1, len, stdout);
+	explicit_bzero(buf, len);
+	free(buf);
+	return error;
 }
 
 static int carto_get(const struct proto_msg *msg)

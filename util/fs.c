@@ -33,11 +33,11 @@ static int check_dir(const char *path)
 	if (lstat(path, &st) < 0)
 		return ca_error(CA_ERR, "cannot use %s: %s", path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
-		return ca_error(CA_EINVAL, "refusing to use %s: it is a symbolic link", path);
+		return ca_error(CA_ERR, "refusing to use %s: it is a symbolic link", path);
 	if (!S_ISDIR(st.st_mode))
-		return ca_error(CA_EINVAL, "cannot use %s: not a folder", path);
+		return ca_error(CA_ERR, "cannot use %s: not a folder", path);
 	if (st.st_uid != geteuid())
-		return ca_error(CA_EINVAL, "refusing to use %s: owned by another user", path);
+		return ca_error(CA_ERR, "refusing to use %s: owned by another user", path);
 	if ((st.st_mode & 077) && chmod(path, 0700) < 0)
 		return ca_error(CA_ERR, "cannot make %s private: %s", path, strerror(errno));
 	return 0;

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Installs what carto-auth needs to build and test on Debian 12 / Ubuntu.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git python3 openssl curl
+  libcurl4-openssl-dev libcjson-dev libsecret-1-dev libyaml-dev libcmocka-dev
+  gnome-keyring libsecret-tools dbus
+  clang valgrind man-db groff-base bash-completion
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "carto-auth needs these packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
