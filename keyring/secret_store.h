@@ -1,0 +1,46 @@
+/*
+ * The Secret Service store (org.freedesktop.secrets through libsecret):
+ * GNOME Keyring, KWallet, KeePassXC. Lives in the keyring half (GLib),
+ * carto-auth-keyring.so, reached through ca_keyring_module->open, which is
+ * secret_fast_open: a front that reads a stored token in a few plain D-Bus
+ * calls and hands everything else to secret_store.c.
+ */
+#ifndef CA_KEYRING_SECRET_STORE_H
+#define CA_KEYRING_SECRET_STORE_H
+
+#include "auth/config.h"
+#include "auth/token.h"
+
+#include <glib.h>
+#include <stddef.h>
+
+struct store;
+
+/* libsecret schema names: what a keyring app shows as the item's kind. */
+#define SECRET_STORE_TOKEN_SCHEMA "com.carto.auth.Token"
+#define SECRET_STORE_CRED_SCHEMA "com.carto.auth.Credential"
+
+/*
+ * Connects to the Secret Service on the session bus, in bounded time.
+ * CA_EKEYRING with a message when there is no session bus, nothing
+ * provides org.freedesktop.secrets, the service does not answer, or
+ * (when no unlock prompt may be shown) the default collection is locked
+ * or missing.
+ */
+int secret_store_open(struct store **out, const struct ca_config *cfg);
+
+/*
+ * The same store behind the fast path for token reads (secret_fast.c):
+ * opening costs three plain calls when the service runs with its default
+ * collection unlocked, and secret_store_open otherwise.
+ */
+int secret_fast_open(struct store **out, const struct ca_config *cfg);
+
+/* The attributes naming a token's identity (a new table; unref it). */
+GHashTable *secret_store_token_identity(const struct ca_config *id);
+
+/* A token from an item's secret (JSON) and attributes; CA_EINVAL if not ours. */
+int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
+	GHashTable *attrs);
+
+#endif
