@@ -194,7 +194,6 @@ out:
  * when one answers (or is asked for). */
 static int open_stores(struct store *stores[2], struct ca_config *cfg)
 {
-	const struct ca_module *module;
 	int error;
 
 	stores[0] = stores[1] = NULL;
@@ -202,8 +201,7 @@ static int open_stores(struct store *stores[2], struct ca_config *cfg)
 		return -1;
 	if (cfg->store == CA_STORE_FILE || cfg->cache_file || !store_session_bus_present())
 		return cfg->store == CA_STORE_KEYRING ? store_open(&stores[1], cfg) : 0;
-	module = ca_module_get();
-	error = module ? module->keyring_open(&stores[1], cfg) : CA_EKEYRING;
+	error = store_keyring_open(&stores[1], cfg);
 	if (error && cfg->store == CA_STORE_KEYRING)
 		return -1;
 	if (error)
@@ -322,8 +320,10 @@ int command_logout(const struct options *opts)
 			goto out;
 		}
 	}
-	fprintf(stderr, removed ? "Removed %d stored CARTO token%s.\n" :
-		"No stored CARTO token matched%.0d%s; nothing removed.\n", removed, removed == 1 ? "" : "s");
+	if (removed)
+		fprintf(stderr, "Removed %d stored CARTO token%s.\n", removed, removed == 1 ? "" : "s");
+	else
+		fprintf(stderr, "No stored CARTO token matched; nothing removed.\n");
 out:
 	store_free(stores[0]);
 	store_free(stores[1]);

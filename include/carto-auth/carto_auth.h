@@ -16,9 +16,10 @@
  *  - A struct carto_auth is not thread safe; use one per thread, or lock.
  *    Separate objects and separate processes may share the same token
  *    store: renewals are serialised on a per-identity lock.
- *  - The library never prints. A login in the browser (from_oauth with no
- *    valid stored token) may write progress to the terminal (/dev/tty)
- *    only when opts->interactive allows it.
+ *  - The library never prints, with one exception: when opts->interactive
+ *    allows a login in the browser, its progress ("Opening the browser...",
+ *    the URL to visit) goes to standard error, and paste mode reads the
+ *    code from the terminal (/dev/tty).
  */
 #ifndef CARTO_AUTH_H
 #define CARTO_AUTH_H
