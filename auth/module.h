@@ -1,11 +1,16 @@
 /*
- * The heavy half of the library: everything that talks to the network
- * (libcurl, TLS) or to the keyring (libsecret, GLib, D-Bus).
+ * The heavy halves of the library, each behind a table of entry points:
  *
- * The shared library links it directly (module_builtin.c). The carto-auth
- * executable loads it only when a request cannot be answered from the file
- * store (helper/module_loader.c), so that a cached answer never pays for
- * loading libcurl, TLS or GLib.
+ *   struct ca_module          the network: libcurl and its TLS stack,
+ *                             libyaml (M2M, OAuth, discovery, Data
+ *                             Warehouse);
+ *   struct ca_keyring_module  the Secret Service store: libsecret, GLib,
+ *                             D-Bus.
+ *
+ * The shared library links both directly (module_builtin.c). The carto-auth
+ * executable loads each one only when it needs it (helper/module_loader.c):
+ * a token answered from the file store loads neither, and one answered from
+ * the keyring loads only the keyring half, never libcurl or TLS.
  */
 #ifndef CA_AUTH_MODULE_H
 #define CA_AUTH_MODULE_H
@@ -15,7 +20,8 @@
 
 struct store;
 
-#define CA_MODULE_ABI 1
+/* Bumped whenever a table changes; the loader refuses another value. */
+#define CA_MODULE_ABI 2
 
 struct ca_module {
 	int abi;
@@ -34,14 +40,21 @@ struct ca_module {
 	int (*dw_credentials)(char **out_project, char **out_token,
 		const struct ca_config *cfg, const char *api_base_url,
 		const char *access_token);
+};
+
+struct ca_keyring_module {
+	int abi;
 	/* The Secret Service store; CA_EKEYRING when it cannot be reached. */
-	int (*keyring_open)(struct store **out, const struct ca_config *cfg);
+	int (*open)(struct store **out, const struct ca_config *cfg);
 };
 
 /*
- * The module, loaded on first use. NULL with the last error set when it
- * cannot be loaded.
+ * The network half (carto-auth-net.so), loaded on first use. NULL with the
+ * last error set when it cannot be loaded.
  */
 const struct ca_module *ca_module_get(void);
+
+/* The keyring half (carto-auth-keyring.so), the same way. */
+const struct ca_keyring_module *ca_keyring_module_get(void);
 
 #endif

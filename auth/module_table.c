@@ -1,10 +1,9 @@
-/* The heavy half's entry points, in one table (see auth/module.h). */
+/* The network half's entry points, in one table (see auth/module.h). */
 #include "auth/module.h"
 
 #include "auth/discover.h"
 #include "auth/m2m.h"
 #include "auth/oauth.h"
-#include "keyring/secret_store.h"
 
 const struct ca_module ca_module_table = {
 	.abi = CA_MODULE_ABI,
@@ -13,5 +12,4 @@ const struct ca_module ca_module_table = {
 	.oauth_refresh = oauth_refresh,
 	.discover_api_base_url = discover_api_base_url,
 	.dw_credentials = dw_credentials,
-	.keyring_open = secret_store_open,
 };

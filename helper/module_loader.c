@@ -1,9 +1,16 @@
 /*
- * Loads carto-auth-module.so, the network and keyring half, on first use.
- * A cached answer from the file store never gets here, so it never pays
- * for mapping libcurl, TLS, GLib or D-Bus.
+ * Loads the heavy halves on first use, each on its own:
  *
- * Where: $CARTO_AUTH_MODULE, next to the executable (the build tree), or
+ *   carto-auth-net.so      the network (libcurl, TLS, libyaml), when a
+ *                          token must be obtained or a server asked;
+ *   carto-auth-keyring.so  the Secret Service store (libsecret, GLib,
+ *                          D-Bus), when the keyring is used.
+ *
+ * A cached answer from the file store loads neither; one from the keyring
+ * loads only the keyring half. Their calls into the core resolve against
+ * this executable, which exports the core's symbols.
+ *
+ * Where: $CARTO_AUTH_MODULE_DIR, next to the executable (the build tree), or
  * <prefix>/<libdir>/carto-auth/ relative to the executable (installed).
  */
 #include "auth/module.h"
@@ -16,14 +23,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MODULE_NAME "carto-auth-module.so"
+struct loadable {
+	const char *file;   /* carto-auth-net.so */
+	const char *entry;  /* the function returning its table */
+	const char *what;   /* for messages */
+	const void *table;  /* once loaded */
+};
 
-static const struct ca_module *try_load(const char *path)
+static struct loadable net = {
+	"carto-auth-net.so", "carto_auth_net_entry", "the network part of carto-auth", NULL
+};
+static struct loadable keyring = {
+	"carto-auth-keyring.so", "carto_auth_keyring_entry", "the keyring part of carto-auth", NULL
+};
+
+/* Every table starts with its ABI version. */
+struct table_head {
+	int abi;
+};
+
+static const void *try_load(const struct loadable *l, const char *dir)
 {
-	const struct ca_module *(*entry)(void);
-	const struct ca_module *module;
+	const struct table_head *(*entry)(void);
+	const struct table_head *table;
+	char path[PATH_MAX + 64];
 	void *handle;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, l->file);
 	if (access(path, R_OK) != 0)
 		return NULL;
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -31,44 +57,51 @@ static const struct ca_module *try_load(const char *path)
 		ca_error(CA_ERR, "cannot load %s: %s", path, dlerror());
 		return NULL;
 	}
-	*(void **)&entry = dlsym(handle, "carto_auth_module_entry");
-	module = entry ? entry() : NULL;
-	if (!module || module->abi != CA_MODULE_ABI) {
+	*(void **)&entry = dlsym(handle, l->entry);
+	table = entry ? entry() : NULL;
+	if (!table || table->abi != CA_MODULE_ABI) {
 		ca_error(CA_ERR, "%s does not match this carto-auth; reinstall carto-auth", path);
 		dlclose(handle);
 		return NULL;
 	}
 	ca_debug("module: loaded %s", path);
-	return module;
+	return table;
 }
 
-const struct ca_module *ca_module_get(void)
+static const void *load(struct loadable *l)
 {
-	static const struct ca_module *module;
-	char exe[PATH_MAX], path[PATH_MAX + 64], *slash;
-	const char *env = getenv("CARTO_AUTH_MODULE");
+	char exe[PATH_MAX], dir[PATH_MAX + 64], *slash;
+	const char *env = getenv("CARTO_AUTH_MODULE_DIR");
 	ssize_t n;
 
-	if (module)
-		return module;
-	if (env && *env && (module = try_load(env)))
-		return module;
+	if (l->table)
+		return l->table;
+	if (env && *env && (l->table = try_load(l, env)))
+		return l->table;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/%s", exe, MODULE_NAME);
-			if ((module = try_load(path)))
-				return module;
-			snprintf(path, sizeof(path), "%s/../%s/%s", exe, CA_MODULE_RELDIR, MODULE_NAME);
-			if ((module = try_load(path)))
-				return module;
+			if ((l->table = try_load(l, exe)))
+				return l->table;
+			snprintf(dir, sizeof(dir), "%s/../%s", exe, CA_MODULE_RELDIR);
+			if ((l->table = try_load(l, dir)))
+				return l->table;
 		}
 	}
 	if (!ca_error_code())
-		ca_error(CA_ERR, "cannot find %s (the network and keyring part of carto-auth); reinstall carto-auth",
-			MODULE_NAME);
+		ca_error(CA_ERR, "cannot find %s (%s); reinstall carto-auth", l->file, l->what);
 	return NULL;
+}
+
+const struct ca_module *ca_module_get(void)
+{
+	return load(&net);
+}
+
+const struct ca_keyring_module *ca_keyring_module_get(void)
+{
+	return load(&keyring);
 }

@@ -27,32 +27,35 @@ int store_session_bus_present(void)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid();
 }
 
-static int open_keyring(struct store **out, const struct ca_config *cfg)
+int store_keyring_open(struct store **out, const struct ca_config *cfg)
 {
-	const struct ca_module *module = ca_module_get();
+	const struct ca_keyring_module *module = ca_keyring_module_get();
 
 	if (!module)
 		return CA_EKEYRING;
-	return module->keyring_open(out, cfg);
+	return module->open(out, cfg);
 }
 
 int store_open(struct store **out, const struct ca_config *cfg)
 {
 	int error;
 
-	if (cfg->cache_file || cfg->store == CA_STORE_FILE)
+	if (cfg->cache_file || cfg->store == CA_STORE_FILE) {
+		ca_debug("store: using the file store (%s)", cfg->cache_file ?
+			"cache_file given" : "CARTO_AUTH_STORE=file");
 		return file_store_open(out, cfg);
+	}
 	if (cfg->store == CA_STORE_KEYRING) {
 		if (!store_session_bus_present())
 			return ca_error(CA_EKEYRING,
 				"CARTO_AUTH_STORE=keyring, but there is no session bus for a Secret Service; use CARTO_AUTH_STORE=file");
-		return open_keyring(out, cfg);
+		return store_keyring_open(out, cfg);
 	}
 	if (!store_session_bus_present()) {
 		ca_debug("store: no session bus, using the file store");
 		return file_store_open(out, cfg);
 	}
-	error = open_keyring(out, cfg);
+	error = store_keyring_open(out, cfg);
 	if (error == CA_EKEYRING) {
 		ca_debug("store: keyring not usable (%s), using the file store", ca_error_message());
 		ca_error_clear();

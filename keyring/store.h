@@ -91,6 +91,12 @@ int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 int store_open(struct store **out, const struct ca_config *cfg);
 void store_free(struct store *s);
 
+/*
+ * The Secret Service store alone, loading the keyring half when needed;
+ * CA_EKEYRING when it cannot be reached.
+ */
+int store_keyring_open(struct store **out, const struct ca_config *cfg);
+
 /* Whether a session bus could be there at all (no connection attempted). */
 int store_session_bus_present(void);
 
