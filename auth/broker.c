@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
 {
@@ -84,43 +85,88 @@ static int obtain(struct ca_token *out, const struct ca_module *module,
 	return module->oauth_login(out, cfg);
 }
 
+/* Milliseconds of a monotonic clock, for the trace. */
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void use_stored(struct ca_token *out, int *out_fresh, struct ca_token *stored)
+{
+	ca_token_move(out, stored);
+	if (out_fresh)
+		*out_fresh = 0;
+}
+
 int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	const struct ca_config *cfg, unsigned flags)
 {
 	const struct ca_module *module;
 	struct ca_token stored, fresh;
 	int64_t now = ca_now();
+	int reuse = cfg->use_cache && !(flags & BROKER_FORCE);
+	char *seen = NULL; /* the stale token seen before the lock (secret) */
 	int fd = -1, error, lock_ms;
+	long long t0;
 
 	ca_token_init(&stored);
 	ca_token_init(&fresh);
-	if (cfg->use_cache && !(flags & BROKER_FORCE)) {
+	if (reuse) {
 		error = store->ops->token_load(store, &stored, cfg);
 		if (error && error != CA_ENOTFOUND)
 			return error;
 		if (!error && ca_token_valid(&stored, now, cfg->min_ttl)) {
-			ca_token_move(out, &stored);
-			if (out_fresh)
-				*out_fresh = 0;
+			ca_debug("broker: cache hit (%s store): %lld s left, min_ttl %d",
+				store->ops->name, (long long)(stored.expiration - now), cfg->min_ttl);
+			use_stored(out, out_fresh, &stored);
 			return 0;
 		}
+		if (!error) {
+			ca_debug("broker: the stored token has %lld s left, under min_ttl %d: renewing",
+				(long long)(stored.expiration - now), cfg->min_ttl);
+			seen = stored.access_token;
+			stored.access_token = NULL;
+		} else {
+			ca_debug("broker: cache miss (%s store): no token for this identity",
+				store->ops->name);
+		}
 		ca_token_clear(&stored);
+	} else {
+		ca_debug("broker: not reading the cache (%s)",
+			cfg->use_cache ? "renewal forced" : "use_cache=false");
 	}
 
 	/* Wait long enough for another caller's browser login. */
 	lock_ms = (cfg->login_timeout + 60) * 1000;
+	t0 = mono_ms();
 	if ((error = broker_lock(&fd, cfg, lock_ms)))
 		goto out;
+	ca_debug("broker: identity lock taken after %lld ms", mono_ms() - t0);
 	/* Whoever held the lock may have renewed the token meanwhile. */
 	error = store->ops->token_load(store, &stored, cfg);
 	if (error && error != CA_ENOTFOUND)
 		goto out;
-	if (!error && cfg->use_cache && !(flags & BROKER_FORCE) &&
-	    ca_token_valid(&stored, ca_now(), cfg->min_ttl)) {
-		ca_debug("broker: another process renewed the token");
-		ca_token_move(out, &stored);
-		if (out_fresh)
-			*out_fresh = 0;
+	now = ca_now();
+	if (!error && reuse && ca_token_valid(&stored, now, cfg->min_ttl)) {
+		ca_debug("broker: another process renewed the token meanwhile: %lld s left",
+			(long long)(stored.expiration - now));
+		use_stored(out, out_fresh, &stored);
+		goto out;
+	}
+	/*
+	 * One renewal serves all waiting callers: a token renewed while this
+	 * caller waited is as fresh as its own would be, even when the server
+	 * granted less than min_ttl.
+	 */
+	if (!error && reuse && ca_token_valid(&stored, now, 0) &&
+	    !(seen && ca_streq_ct(seen, stored.access_token))) {
+		ca_debug("broker: another process renewed the token meanwhile: %lld s left "
+			"(the server granted less than min_ttl %d)",
+			(long long)(stored.expiration - now), cfg->min_ttl);
+		use_stored(out, out_fresh, &stored);
 		goto out;
 	}
 
@@ -135,6 +181,8 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 		error = obtain(&fresh, module, cfg);
 	if (error)
 		goto out;
+	ca_debug("broker: new token from the server, %lld s left; saving it to the %s store",
+		(long long)(fresh.expiration - ca_now()), store->ops->name);
 	if (store->ops->token_save(store, cfg, &fresh)) {
 		ca_warn("the new token could not be stored: %s", ca_error_message());
 		ca_error_clear();
@@ -144,6 +192,7 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 		*out_fresh = 1;
 out:
 	fs_unlock(fd);
+	ca_free(seen);
 	ca_token_clear(&stored);
 	ca_token_clear(&fresh);
 	return error;

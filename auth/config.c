@@ -68,7 +68,7 @@ int ca_url_allowed(const char *url)
 	if (!url)
 		return 0;
 	if (!strncasecmp(url, "https://", 8))
-		return url[8] != '\0';
+		return url[8] != '\0' && !strchr("/?#", url[8]); /* a host follows */
 	if (!strcasecmp(url, "http://localhost"))
 		return 1;
 	for (i = 0; i < sizeof(loopback) / sizeof(*loopback); i++)
@@ -167,20 +167,14 @@ static int read_attribute(char **out, const cJSON *root, const char *name, const
 	return *out ? 0 : ca_error(CA_ERR, "out of memory");
 }
 
-int ca_config_read_credentials(struct ca_config *cfg, const char *path)
+int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t len,
+	const char *path)
 {
-	char *text = NULL, *api = NULL, *id = NULL, *secret = NULL;
-	cJSON *root = NULL;
-	struct stat st;
-	size_t len;
+	char *api = NULL, *id = NULL, *secret = NULL;
+	cJSON *root;
 	int error;
 
 	ca_mem_init_json();
-	error = fs_read_file(&text, &len, path, CREDENTIALS_MAX);
-	if (error == CA_ENOTFOUND)
-		return ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
-	if (error)
-		return error;
 	root = cJSON_ParseWithLength(text, len);
 	if (!root || !cJSON_IsObject(root)) {
 		error = ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
@@ -194,10 +188,8 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 		error = ca_error(CA_EINVAL, "api_base_url in %s must be an https:// URL", path);
 		goto out;
 	}
-	if (stat(path, &st) == 0 && (st.st_mode & 077))
-		ca_warn("%s is readable by other users; protect it with: chmod 600 %s", path, path);
-
-	if ((error = set_str(&cfg->credentials_file, path)) || (error = set_url(&cfg->api_base_url, api, "api_base_url")))
+	if ((error = set_str(&cfg->credentials_file, path)) ||
+	    (error = set_url(&cfg->api_base_url, api, "api_base_url")))
 		goto out;
 	ca_free(cfg->client_id);
 	ca_free(cfg->client_secret);
@@ -206,10 +198,28 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 	id = secret = NULL;
 out:
 	cJSON_Delete(root);
-	ca_free(text);
 	ca_free(api);
 	ca_free(id);
 	ca_free(secret);
+	return error;
+}
+
+int ca_config_read_credentials(struct ca_config *cfg, const char *path)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len;
+	int error;
+
+	error = fs_read_file(&text, &len, path, CREDENTIALS_MAX);
+	if (error == CA_ENOTFOUND)
+		return ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
+	if (error)
+		return error;
+	error = ca_config_parse_credentials(cfg, text, len, path);
+	if (!error && stat(path, &st) == 0 && (st.st_mode & 077))
+		ca_warn("%s is readable by other users; protect it with: chmod 600 %s", path, path);
+	ca_free(text);
 	return error;
 }
 

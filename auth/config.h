@@ -5,6 +5,7 @@
 #ifndef CA_AUTH_CONFIG_H
 #define CA_AUTH_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct proto_msg;
@@ -69,6 +70,10 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg);
 
 /* Reads an M2M credentials file into cfg (client_id, secret, api_base_url). */
 int ca_config_read_credentials(struct ca_config *cfg, const char *path);
+
+/* The same on the file's text; path is only for messages (and fuzzing). */
+int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t len,
+	const char *path);
 
 /* The lock and file name part of this identity: "m2m-0123456789abcdef". */
 void ca_config_identity_tag(const struct ca_config *cfg, char out[40]);

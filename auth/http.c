@@ -5,6 +5,8 @@
 #include "util/mem.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,26 @@
 
 #define CONNECT_TIMEOUT_MS 10000L
 #define REQUEST_TIMEOUT_MS 30000L
+#define MIN_TIMEOUT_MS 100L
+
+/*
+ * The total timeout of one attempt: REQUEST_TIMEOUT_MS, or less when
+ * CARTO_AUTH_HTTP_TIMEOUT_MS asks for less (tests, impatient callers); it
+ * can never raise the bounds.
+ */
+static long request_timeout_ms(void)
+{
+	const char *v = getenv("CARTO_AUTH_HTTP_TIMEOUT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return REQUEST_TIMEOUT_MS;
+	ms = strtol(v, &end, 10);
+	if (*end || ms <= 0 || ms > REQUEST_TIMEOUT_MS)
+		return REQUEST_TIMEOUT_MS;
+	return ms < MIN_TIMEOUT_MS ? MIN_TIMEOUT_MS : ms;
+}
 
 static int64_t budget_start_ms;
 
@@ -110,12 +132,28 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
 	size_t len = size * n;
 
 	if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
-		char tmp[32];
+		char tmp[64], *p = tmp, *end;
 		size_t l = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+		long v;
 
 		memcpy(tmp, buf + 12, l);
 		tmp[l] = '\0';
-		hs->retry_after = strtol(tmp, NULL, 10);
+		tmp[strcspn(tmp, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		/* Seconds, or an HTTP date (RFC 9110); anything else: our backoff. */
+		if (*p >= '0' && *p <= '9') {
+			errno = 0;
+			v = strtol(p, &end, 10);
+			while (*end == ' ' || *end == '\t')
+				end++;
+			hs->retry_after = (*end || errno) ? (errno == ERANGE ? LONG_MAX : -1) : v;
+		} else if (*p) {
+			time_t when = curl_getdate(p, NULL);
+
+			if (when != -1)
+				hs->retry_after = when > time(NULL) ? (long)(when - time(NULL)) : 0;
+		}
 	}
 	return len;
 }
@@ -138,9 +176,20 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Trust named by the environment, as the curl tool reads it. */
+static const char *ca_bundle(void)
+{
+	const char *v = getenv("CURL_CA_BUNDLE");
+
+	if (v && *v)
+		return v;
+	v = getenv("SSL_CERT_FILE");
+	return v && *v ? v : NULL;
+}
+
 /* One attempt. 0 with an HTTP status, or a curl error in *curl_error. */
 static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_after,
-	const struct http_request *req, long timeout_ms)
+	char detail[CURL_ERROR_SIZE], const struct http_request *req, long timeout_ms)
 {
 	struct curl_slist *headers = NULL;
 	struct header_state hs = { -1 };
@@ -152,11 +201,15 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 	curl = curl_easy_init();
 	if (!curl)
 		return ca_error(CA_ERR, "cannot initialise libcurl");
+	detail[0] = '\0';
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(curl, CURLOPT_URL, req->url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_bundle())
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle());
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 		timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -184,9 +237,10 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
+	*retry_after = -1;
 	*curl_error = curl_easy_perform(curl);
-	if (sink.too_large) {
-		error = ca_error(CA_ENET, "%s failed: the answer is larger than %d bytes",
+	if (sink.too_large || *curl_error == CURLE_FILESIZE_EXCEEDED) {
+		error = ca_error(CA_ENET, "%s failed: the answer is larger than %d bytes (1 MiB); refused without parsing it",
 			req->what, HTTP_MAX_BODY);
 		goto out;
 	}
@@ -224,7 +278,9 @@ static int retryable(CURLcode code)
 int http_perform(struct http_response *res, const struct http_request *req)
 {
 	char host[256];
-	long backoff_ms = 500, retry_after = -1, wait;
+	long backoff_ms = 500, retry_after = -1, wait, timeout_ms = request_timeout_ms();
+	char detail[CURL_ERROR_SIZE] = "";
+	const char *why;
 	CURLcode code = CURLE_OK;
 	int i, error;
 	int64_t started;
@@ -245,11 +301,15 @@ int http_perform(struct http_response *res, const struct http_request *req)
 				req->what, host, HTTP_BUDGET_MS / 1000);
 		started = now_ms();
 		http_response_clear(res);
-		error = attempt(res, &code, &retry_after, req,
-			left < REQUEST_TIMEOUT_MS ? (long)left : REQUEST_TIMEOUT_MS);
-		ca_debug("http: %s %s -> %s %ld (%lld ms, attempt %d)", req->method, host,
-			code == CURLE_OK ? "HTTP" : curl_easy_strerror(code),
-			res->status, (long long)(now_ms() - started), i);
+		error = attempt(res, &code, &retry_after, detail, req,
+			left < timeout_ms ? (long)left : timeout_ms);
+		if (code == CURLE_OK)
+			ca_debug("http: %s %s -> HTTP %ld (%lld ms, attempt %d)", req->method, host,
+				res->status, (long long)(now_ms() - started), i);
+		else
+			ca_debug("http: %s %s -> %s (%lld ms, attempt %d)", req->method, host,
+				detail[0] ? detail : curl_easy_strerror(code),
+				(long long)(now_ms() - started), i);
 		if (error)
 			return error;
 		if (code == CURLE_OK && res->status >= 300 && res->status < 400) {
@@ -268,14 +328,24 @@ int http_perform(struct http_response *res, const struct http_request *req)
 		wait = backoff_ms;
 		if (retry_after >= 0)
 			wait = (retry_after > HTTP_RETRY_AFTER_CAP_S ? HTTP_RETRY_AFTER_CAP_S : retry_after) * 1000;
-		if (wait >= budget_left_ms())
+		if (wait >= budget_left_ms()) {
+			ca_debug("http: no time left in the %d s budget for another attempt",
+				HTTP_BUDGET_MS / 1000);
 			break;
+		}
+		ca_debug("http: waiting %ld ms before attempt %d%s", wait, i + 1,
+			retry_after >= 0 ? " (Retry-After)" : "");
 		sleep_ms(wait);
 		backoff_ms *= 2;
 	}
 	if (code != CURLE_OK) {
 		http_response_clear(res);
-		return ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, curl_easy_strerror(code));
+		/* curl's detail names the cause ("Connection reset by peer"). */
+		why = detail[0] ? detail : curl_easy_strerror(code);
+		if (!retryable(code) || i == 1)
+			return ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, why);
+		return ca_error(CA_ENET, "%s to %s failed: %s (tried %d times)", req->what, host,
+			why, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
 	}
 	{
 		long status = res->status;

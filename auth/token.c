@@ -36,6 +36,14 @@ int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl)
 		tok->expiration - now >= (int64_t)min_ttl && tok->expiration > now;
 }
 
+int ca_time_from_double(int64_t *out, double seconds)
+{
+	if (!isfinite(seconds) || seconds > CA_TIME_LIMIT || seconds < -CA_TIME_LIMIT)
+		return CA_EINVAL;
+	*out = (int64_t)seconds;
+	return 0;
+}
+
 static const char *json_string(const cJSON *root, const char *name)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);

@@ -19,6 +19,14 @@ void ca_token_clear(struct ca_token *tok);
 /* Moves src into dst (dst cleared first), leaving src empty. */
 void ca_token_move(struct ca_token *dst, struct ca_token *src);
 
+/*
+ * A time in Unix seconds from a JSON number (a token file's expiration):
+ * 0 when it is finite and within +-CA_TIME_LIMIT, so converting it and
+ * subtracting times stays defined; CA_EINVAL otherwise (*out untouched).
+ */
+#define CA_TIME_LIMIT 1e15
+int ca_time_from_double(int64_t *out, double seconds);
+
 /* Whether the token has at least min_ttl seconds left at now. */
 int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl);
 

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,13 @@
 #define CREDS_FILE_MAX (4 * 1024 * 1024)
 #define LOCK_TIMEOUT_MS 10000
 
+#define MAX_WARNED 8
+
 struct file_store {
 	struct store base;
 	char *home;
 	char *cache_file; /* explicit single token file, or NULL */
+	char *warned[MAX_WARNED]; /* files already warned about, once is enough */
 };
 
 /* A token file's content: the token and the identity it was issued to. */
@@ -77,30 +81,45 @@ static char *dup_or_null(const char *s)
 	return (s && *s) ? ca_strdup(s) : NULL;
 }
 
-/* Parses a token file; CA_EINVAL when it is not a whole valid token. */
-static int record_parse(struct token_record *rec, const char *json, size_t len)
+/*
+ * Parses a token file; CA_EINVAL when it is not a whole valid token, with
+ * *why (may be NULL) saying what is wrong.
+ */
+static int record_parse_why(struct token_record *rec, const char **why, const char *json,
+	size_t len)
 {
 	const cJSON *exp, *mode;
-	const char *access, *api;
-	cJSON *root;
+	const char *access, *api, *reason = NULL;
+	cJSON *root = NULL;
 	int error = CA_EINVAL;
 
 	memset(rec, 0, sizeof(*rec));
 	ca_mem_init_json();
-	root = cJSON_ParseWithLength(json, len);
-	if (!root || !cJSON_IsObject(root))
+	if (!len) {
+		reason = "it is empty";
 		goto out;
+	}
+	root = cJSON_ParseWithLength(json, len);
+	if (!root || !cJSON_IsObject(root)) {
+		reason = "it is not a JSON object (truncated?)";
+		goto out;
+	}
 	access = json_str(root, "access_token");
 	api = json_str(root, "api_base_url");
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
 	if (!access || !*access || !api || !*api || !cJSON_IsNumber(exp) ||
-	    !isfinite(exp->valuedouble) || strpbrk(access, "\r\n") || strpbrk(api, "\r\n"))
+	    ca_time_from_double(&rec->tok.expiration, exp->valuedouble) ||
+	    strpbrk(access, "\r\n") || strpbrk(api, "\r\n")) {
+		reason = "access_token, api_base_url or expiration is missing or of the wrong type";
 		goto out;
+	}
 	mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
 	if (mode) {
 		if (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "m2m") &&
-		    strcmp(mode->valuestring, "oauth")))
+		    strcmp(mode->valuestring, "oauth"))) {
+			reason = "its mode is neither \"m2m\" nor \"oauth\"";
 			goto out;
+		}
 		rec->has_identity = 1;
 		rec->mode = strcmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
 		rec->auth_url = dup_or_null(json_str(root, "auth_url"));
@@ -109,7 +128,6 @@ static int record_parse(struct token_record *rec, const char *json, size_t len)
 	}
 	rec->tok.access_token = ca_strdup(access);
 	rec->tok.api_base_url = ca_strdup(api);
-	rec->tok.expiration = (int64_t)exp->valuedouble;
 	rec->tok.refresh_token = dup_or_null(json_str(root, "refresh_token"));
 	rec->tok.account = dup_or_null(json_str(root, "account"));
 	if (rec->tok.refresh_token && strpbrk(rec->tok.refresh_token, "\r\n"))
@@ -119,7 +137,14 @@ out:
 	cJSON_Delete(root);
 	if (error)
 		record_clear(rec);
+	if (why)
+		*why = reason;
 	return error;
+}
+
+static int record_parse(struct token_record *rec, const char *json, size_t len)
+{
+	return record_parse_why(rec, NULL, json, len);
 }
 
 /* Whether a token file belongs to the identity of cfg (SPEC, Stores). */
@@ -204,24 +229,75 @@ static char *identity_path(const struct file_store *fs, const struct ca_config *
 	return fs_join(fs->home, name);
 }
 
-/* Reads one token file; a damaged or planted file is skipped, not fatal. */
-static int read_record(struct token_record *rec, const char *path)
+/*
+ * Reads one token file. A damaged or planted file (symbolic link, not a
+ * regular file, another user's, too large, not a whole token) is skipped
+ * with a warning, not fatal: the next save replaces it.
+ */
+/* Warns about path once per store object (a get reads the store twice). */
+static void warn_once(struct file_store *fs, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warn_once(struct file_store *fs, const char *path, const char *fmt, ...)
 {
+	char line[1024];
+	va_list ap;
+	size_t i;
+
+	for (i = 0; i < MAX_WARNED && fs->warned[i]; i++)
+		if (!strcmp(fs->warned[i], path))
+			return;
+	if (i < MAX_WARNED)
+		fs->warned[i] = ca_strdup(path);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ca_warn("%s", line);
+}
+
+static int read_record(struct file_store *fs, struct token_record *rec, const char *path)
+{
+	const char *why = NULL;
 	char *json = NULL;
 	size_t len;
-	int error;
+	int error, repaired = 0;
 
-	error = fs_read_file(&json, &len, path, TOKEN_FILE_MAX);
+	error = fs_read_private(&json, &len, &repaired, path, TOKEN_FILE_MAX);
 	if (error == CA_ENOTFOUND)
 		return error;
-	if (!error)
-		error = record_parse(rec, json, len);
+	if (error) {
+		warn_once(fs, path, "ignoring token file: %s; it will be replaced", ca_error_message());
+		ca_error_clear();
+		return CA_ENOTFOUND;
+	}
+	if (repaired)
+		warn_once(fs, path, "%s was readable by other users; made it private (0600)", path);
+	error = record_parse_why(rec, &why, json, len);
 	ca_free(json);
 	if (error) {
-		ca_warn("ignoring damaged token file %s; it will be replaced", path);
+		warn_once(fs, path, "ignoring damaged token file %s: %s; it will be replaced", path,
+			why ? why : ca_error_message());
+		ca_error_clear();
 		return CA_ENOTFOUND;
 	}
 	return 0;
+}
+
+/* The store's folders, when they exist, must be private and real (never followed). */
+static int check_dirs(const struct file_store *fs)
+{
+	char *tokens;
+	int error;
+
+	if (fs->cache_file)
+		return 0;
+	error = fs_check_private_dir(fs->home);
+	if (error)
+		return error;
+	tokens = fs_join(fs->home, "tokens");
+	error = tokens ? fs_check_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
+	ca_free(tokens);
+	return error == CA_ENOTFOUND ? 0 : error;
 }
 
 static int file_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
@@ -229,21 +305,33 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 	struct file_store *fs = (struct file_store *)s;
 	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
 	struct token_record rec, best;
-	int found = 0, i;
+	int found = 0, i, error;
 
 	memset(&best, 0, sizeof(best));
+	if ((error = check_dirs(fs))) {
+		ca_free(paths[0]);
+		ca_free(paths[1]);
+		return error;
+	}
 	for (i = 0; i < 2; i++) {
-		if (!paths[i] || read_record(&rec, paths[i]))
+		if (!paths[i] || read_record(fs, &rec, paths[i]))
 			continue;
 		if (record_matches(&rec, id) && (!found || rec.tok.expiration > best.tok.expiration)) {
-			ca_debug("file store: token for %s found in %s", ca_mode_name(id->mode), paths[i]);
+			ca_debug("file store: %s token found in %s (expires in %lld s)",
+				ca_mode_name(id->mode), paths[i],
+				(long long)(rec.tok.expiration - ca_now()));
 			record_clear(&best);
 			best = rec;
 			found = 1;
 		} else {
+			if (!record_matches(&rec, id))
+				ca_debug("file store: %s holds another identity's token", paths[i]);
 			record_clear(&rec);
 		}
 	}
+	if (!found)
+		ca_debug("file store: no %s token for this identity in %s", ca_mode_name(id->mode),
+			paths[0] ? paths[0] : paths[1]);
 	ca_free(paths[0]);
 	ca_free(paths[1]);
 	if (!found)
@@ -306,7 +394,7 @@ static int file_token_erase(struct store *s, const struct ca_config *id)
 		found = exists(ipath);
 		error = fs_remove(ipath);
 	}
-	if (!error && rpath && read_record(&rec, rpath) == 0) {
+	if (!error && rpath && read_record(fs, &rec, rpath) == 0) {
 		if (record_matches(&rec, id)) {
 			found = 1;
 			error = fs_remove(rpath);
@@ -320,13 +408,13 @@ static int file_token_erase(struct store *s, const struct ca_config *id)
 	return error;
 }
 
-static int list_one(const char *path, store_token_cb cb, void *payload)
+static int list_one(struct file_store *fs, const char *path, store_token_cb cb, void *payload)
 {
 	struct store_token_info info;
 	struct token_record rec;
 	int stop;
 
-	if (read_record(&rec, path))
+	if (read_record(fs, &rec, path))
 		return 0;
 	memset(&info, 0, sizeof(info));
 	info.mode = rec.has_identity ? rec.mode :
@@ -345,14 +433,14 @@ static int list_one(const char *path, store_token_cb cb, void *payload)
 }
 
 /* Whether the reference file at path repeats a per-identity file. */
-static int reference_is_copy(const struct file_store *fs, const char *path)
+static int reference_is_copy(struct file_store *fs, const char *path)
 {
 	struct token_record rec;
 	struct ca_config id;
 	char *ipath;
 	int copy = 0;
 
-	if (read_record(&rec, path))
+	if (read_record(fs, &rec, path))
 		return 1;
 	if (rec.has_identity) {
 		ca_config_init(&id);
@@ -380,7 +468,7 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 	for (i = 0; i < 2 && !stop; i++) {
 		path = reference_path(fs, i ? CA_MODE_OAUTH : CA_MODE_M2M);
 		if (path && (fs->cache_file || !reference_is_copy(fs, path)))
-			stop = list_one(path, cb, payload);
+			stop = list_one(fs, path, cb, payload);
 		ca_free(path);
 		if (fs->cache_file)
 			return 0;
@@ -394,7 +482,7 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 			continue;
 		path = fs_join(dir, entry->d_name);
 		if (path)
-			stop = list_one(path, cb, payload);
+			stop = list_one(fs, path, cb, payload);
 		ca_free(path);
 	}
 	if (d)
@@ -478,8 +566,8 @@ static int cred_from_json(struct cred *c, const cJSON *item)
 	if (json_str(item, "oauth_refresh_token") &&
 	    !(c->oauth_refresh_token = ca_strdup(json_str(item, "oauth_refresh_token"))))
 		goto oom;
-	if (cJSON_IsNumber(expiry) && isfinite(expiry->valuedouble))
-		c->password_expiry_utc = (int64_t)expiry->valuedouble;
+	if (cJSON_IsNumber(expiry))
+		(void)ca_time_from_double(&c->password_expiry_utc, expiry->valuedouble);
 	return 0;
 oom:
 	cred_clear(c);
@@ -684,11 +772,14 @@ out:
 static void file_store_free(struct store *s)
 {
 	struct file_store *fs = (struct file_store *)s;
+	size_t i;
 
 	if (!fs)
 		return;
 	ca_free(fs->home);
 	ca_free(fs->cache_file);
+	for (i = 0; i < MAX_WARNED; i++)
+		ca_free(fs->warned[i]);
 	ca_free(fs);
 }
 

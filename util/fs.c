@@ -3,12 +3,16 @@
 #include "util/error.h"
 #include "util/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,9 +42,22 @@ static int check_dir(const char *path)
 		return ca_error(CA_ERR, "cannot use %s: not a folder", path);
 	if (st.st_uid != geteuid())
 		return ca_error(CA_ERR, "refusing to use %s: owned by another user", path);
-	if ((st.st_mode & 077) && chmod(path, 0700) < 0)
-		return ca_error(CA_ERR, "cannot make %s private: %s", path, strerror(errno));
+	if (st.st_mode & 077) {
+		if (chmod(path, 0700) < 0)
+			return ca_error(CA_ERR, "cannot make %s private: %s", path, strerror(errno));
+		ca_warn("%s was open to other users (mode %04o); made it private (0700)",
+			path, (unsigned)(st.st_mode & 07777));
+	}
 	return 0;
+}
+
+int fs_check_private_dir(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		return CA_ENOTFOUND;
+	return check_dir(path);
 }
 
 int fs_private_dir(const char *path)
@@ -75,7 +92,8 @@ out:
 	return error;
 }
 
-int fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
+static int read_file(char **out, size_t *out_len, int *out_repaired, const char *path,
+	size_t max, int private)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -94,6 +112,18 @@ int fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		error = ca_error(CA_EINVAL, "cannot read %s: not a regular file", path);
 		goto out;
+	}
+	if (private && st.st_uid != geteuid()) {
+		error = ca_error(CA_EINVAL, "refusing to read %s: owned by another user", path);
+		goto out;
+	}
+	if (private && (st.st_mode & 077)) {
+		if (fchmod(fd, 0600) < 0) {
+			error = ca_error(CA_EINVAL, "refusing to read %s: open to other users and %s",
+				path, strerror(errno));
+			goto out;
+		}
+		*out_repaired = 1;
 	}
 	if ((size_t)st.st_size > max) {
 		error = ca_error(CA_EINVAL, "cannot read %s: larger than %zu bytes", path, max);
@@ -123,6 +153,22 @@ int fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
 out:
 	ca_free(buf);
 	close(fd);
+	return error;
+}
+
+int fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
+{
+	return read_file(out, out_len, NULL, path, max, 0);
+}
+
+int fs_read_private(char **out, size_t *out_len, int *out_repaired, const char *path,
+	size_t max)
+{
+	int repaired = 0, error;
+
+	error = read_file(out, out_len, &repaired, path, max, 1);
+	if (!error && out_repaired)
+		*out_repaired = repaired;
 	return error;
 }
 
@@ -161,14 +207,95 @@ static void sync_parent(const char *path)
 	ca_free(dir);
 }
 
+/*
+ * Temporary files and the folder lock.
+ *
+ * A write creates "<name>.tmp.XXXXXX" beside its file and renames it over
+ * the file. Every writer holds an exclusive flock on the folder itself from
+ * before it creates its temporary file until after the rename, so whoever
+ * holds that lock knows that any "<name>.tmp.XXXXXX" it sees was left by a
+ * writer that died (kill -9, power loss) and removes it. The lock is held
+ * for the few milliseconds of one write; the kernel drops it when its
+ * holder dies. Where folders cannot be locked (some network file systems),
+ * writes go ahead unlocked and stray files stay until a locked write.
+ */
+#define DIR_LOCK_TIMEOUT_MS 30000
+
+static int lock_dir(int dfd)
+{
+	struct timespec nap = { 0, 1000 * 1000 };
+	int waited_ms = 0;
+
+	while (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited_ms >= DIR_LOCK_TIMEOUT_MS)
+			return -1;
+		nanosleep(&nap, NULL);
+		waited_ms += (int)(nap.tv_nsec / 1000000);
+		if (nap.tv_nsec < 16 * 1000 * 1000)
+			nap.tv_nsec *= 2;
+	}
+	return 0;
+}
+
+/* Whether name is "<base>.tmp." followed by mkstemp's six characters. */
+static int is_temp_of(const char *name, const char *base)
+{
+	size_t lb = strlen(base), i;
+
+	if (strncmp(name, base, lb) || strncmp(name + lb, ".tmp.", 5) || strlen(name + lb + 5) != 6)
+		return 0;
+	for (i = lb + 5; name[i]; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* With the folder locked: removes temporary files of base left by dead writers. */
+static void remove_stray_temps(int dfd, const char *dir, const char *base)
+{
+	struct dirent *entry;
+	struct stat st;
+	int fd = dup(dfd);
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((entry = readdir(d))) {
+		if (!is_temp_of(entry->d_name, base) ||
+		    fstatat(dfd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+			continue;
+		if (unlinkat(dfd, entry->d_name, 0) == 0)
+			ca_debug("fs: removed %s/%s, left by an interrupted write", dir, entry->d_name);
+	}
+	closedir(d);
+}
+
 int fs_write_atomic(const char *path, const char *data, size_t len)
 {
 	size_t lp = strlen(path);
-	char *tmp = ca_malloc(lp + 16);
-	int fd = -1, error = 0;
+	const char *slash = strrchr(path, '/');
+	char *tmp = ca_malloc(lp + 16), *dir = NULL;
+	int fd = -1, dfd = -1, error = 0;
 
 	if (!tmp)
 		return ca_error(CA_ERR, "out of memory");
+	dir = slash ? ca_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : ca_strdup(".");
+	if (!dir) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0 && lock_dir(dfd) == 0)
+		remove_stray_temps(dfd, dir, slash ? slash + 1 : path);
+	else
+		ca_debug("fs: cannot lock folder %s (%s); writing without it", dir,
+			dfd < 0 ? strerror(errno) : "busy or unsupported");
 	memcpy(tmp, path, lp);
 	memcpy(tmp + lp, ".tmp.XXXXXX", 12);
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -190,13 +317,17 @@ int fs_write_atomic(const char *path, const char *data, size_t len)
 		error = ca_error(CA_ERR, "cannot replace %s: %s", path, strerror(errno));
 		goto out;
 	}
-	sync_parent(path);
+	if (dfd >= 0)
+		fsync(dfd);
 out:
 	if (fd >= 0)
 		close(fd);
 	if (error)
 		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd); /* releases the folder lock */
 	ca_free(tmp);
+	ca_free(dir);
 	return error;
 }
 
@@ -211,31 +342,89 @@ int fs_remove(const char *path)
 	return ca_error(CA_ERR, "cannot remove %s: %s", path, strerror(errno));
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drops the queued inotify events; only their arrival matters. */
+static void drain(int in)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(in, buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Waiting does not poll blindly: the holder closing the lock file (or
+ * dying, which closes it) makes an inotify IN_CLOSE event that wakes the
+ * waiter at once, so 32 callers queued behind one renewal each get the lock
+ * as soon as it is free. The event can come a moment before the kernel
+ * drops the lock, hence the short naps after one; without inotify (limits,
+ * network filesystems) the naps alone do it, doubling up to 64 ms.
+ */
 int fs_lock(int *out_fd, const char *path, int timeout_ms)
 {
-	struct timespec nap = { 0, 2 * 1000 * 1000 };
-	int fd, waited_ms = 0;
+	int64_t deadline = now_ms() + timeout_ms, left;
+	int fd, in = -1, nap_ms = 1, error = 0;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return ca_error(CA_ERR, "refusing to use lock %s: it is a symbolic link", path);
 	if (fd < 0)
 		return ca_error(CA_ERR, "cannot open lock %s: %s", path, strerror(errno));
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return ca_error(CA_ERR, "cannot lock %s: %s", path, strerror(errno));
+			error = ca_error(CA_ERR, "cannot lock %s: %s", path, strerror(errno));
+			goto out;
 		}
-		if (waited_ms >= timeout_ms) {
-			close(fd);
-			return ca_error(CA_ERR, "timed out after %d s waiting for another carto-auth (lock %s)",
+		if (in == -1) {
+			/* Watch first, then try again: no close can slip between. */
+			in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+			if (in >= 0 && inotify_add_watch(in, path, IN_CLOSE) < 0) {
+				close(in);
+				in = -2;
+			}
+			if (in < 0)
+				in = -2;
+			continue;
+		}
+		left = deadline - now_ms();
+		if (left <= 0) {
+			error = ca_error(CA_ERR, "timed out after %d s waiting for another carto-auth (lock %s)",
 				timeout_ms / 1000, path);
+			goto out;
 		}
-		nanosleep(&nap, NULL);
-		waited_ms += (int)(nap.tv_nsec / 1000000);
-		if (nap.tv_nsec < 50 * 1000 * 1000)
-			nap.tv_nsec *= 2;
+		if (nap_ms > left)
+			nap_ms = (int)left;
+		if (in >= 0) {
+			struct pollfd p = { .fd = in, .events = POLLIN, .revents = 0 };
+
+			if (poll(&p, 1, nap_ms) > 0) {
+				drain(in);
+				nap_ms = 1;
+				continue;
+			}
+		} else {
+			struct timespec nap = { nap_ms / 1000, (long)(nap_ms % 1000) * 1000000 };
+
+			nanosleep(&nap, NULL);
+		}
+		if (nap_ms < 64)
+			nap_ms *= 2;
 	}
 	*out_fd = fd;
-	return 0;
+	fd = -1;
+out:
+	if (in >= 0)
+		close(in);
+	if (fd >= 0)
+		close(fd);
+	return error;
 }
 
 void fs_unlock(int fd)

@@ -12,6 +12,12 @@
 int fs_private_dir(const char *path);
 
 /*
+ * The same checks (and repair) on an existing folder, without creating it:
+ * CA_ENOTFOUND when it does not exist.
+ */
+int fs_check_private_dir(const char *path);
+
+/*
  * Reads a whole regular file of at most max bytes, never through a
  * symbolic link. CA_ENOTFOUND when it does not exist. The buffer is
  * NUL-terminated and belongs to the caller (ca_free).
@@ -19,9 +25,19 @@ int fs_private_dir(const char *path);
 int fs_read_file(char **out, size_t *out_len, const char *path, size_t max);
 
 /*
+ * fs_read_file for a file of the store: it must also be owned by this
+ * user; a file open to group or others is made 0600 before it is read, and
+ * *out_repaired (may be NULL) tells the caller so it can warn.
+ */
+int fs_read_private(char **out, size_t *out_len, int *out_repaired, const char *path,
+	size_t max);
+
+/*
  * Replaces path with data: a temporary file in the same folder, mode 0600,
  * fsync, rename, fsync of the folder. A symbolic link at path is replaced,
- * never followed.
+ * never followed. Writers in one folder serialise on a lock of the folder,
+ * and each removes the temporary files of path that writers killed before
+ * their rename left behind ("<path>.tmp.XXXXXX").
  */
 int fs_write_atomic(const char *path, const char *data, size_t len);
 
