@@ -184,7 +184,11 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	ca_debug("broker: new token from the server, %lld s left; saving it to the %s store",
 		(long long)(fresh.expiration - ca_now()), store->ops->name);
 	if (store->ops->token_save(store, cfg, &fresh)) {
-		ca_warn("the new token could not be stored: %s", ca_error_message());
+		if (fresh.refresh_token)
+			ca_warn("the new token could not be stored (%s); its refresh token is lost, so the next renewal needs: carto-auth login",
+				ca_error_message());
+		else
+			ca_warn("the new token could not be stored: %s", ca_error_message());
 		ca_error_clear();
 	}
 	ca_token_move(out, &fresh);

@@ -235,9 +235,11 @@ static int print_status(const struct store_token_info *info, void *payload)
 	else
 		printf("  expired:      %s%s\n", when,
 			info->has_refresh_token ? " (renewable with its refresh token)" : "");
-	printf("  store:        %s%s%s\n", st->store,
-		strcmp(info->location, "keyring") ? " " : "",
-		strcmp(info->location, "keyring") ? info->location : "");
+	/* "file /path/token.json", "keyring", "keyring (locked)" */
+	if (!strncmp(info->location, st->store, strlen(st->store)))
+		printf("  store:        %s\n", info->location);
+	else
+		printf("  store:        %s %s\n", st->store, info->location);
 	return 0;
 }
 
