@@ -12,24 +12,11 @@
 
 int broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
 {
-	char tag[40], name[64], *locks = NULL, *path = NULL;
-	int error;
+	char tag[40], name[64];
 
-	if ((error = fs_private_dir(cfg->home)))
-		return error;
-	locks = fs_join(cfg->home, "locks");
-	if (!locks || (error = fs_private_dir(locks)))
-		goto out;
 	ca_config_identity_tag(cfg, tag);
 	snprintf(name, sizeof(name), "%s.lock", tag);
-	path = fs_join(locks, name);
-	error = path ? fs_lock(out_fd, path, timeout_ms) : ca_error(CA_ERR, "out of memory");
-out:
-	if (!locks && !error)
-		error = ca_error(CA_ERR, "out of memory");
-	ca_free(locks);
-	ca_free(path);
-	return error;
+	return fs_lock_named(out_fd, cfg->home, name, timeout_ms);
 }
 
 static int is_invalid_grant(void)

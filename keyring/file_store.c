@@ -659,19 +659,7 @@ out:
 
 static int creds_lock(int *fd, const struct file_store *fs)
 {
-	char *locks = fs_join(fs->home, "locks"), *path = NULL;
-	int error;
-
-	if ((error = fs_private_dir(fs->home)) || !locks || (error = fs_private_dir(locks)))
-		goto out;
-	path = fs_join(locks, "credentials.lock");
-	error = path ? fs_lock(fd, path, LOCK_TIMEOUT_MS) : ca_error(CA_ERR, "out of memory");
-out:
-	if (!locks && !error)
-		error = ca_error(CA_ERR, "out of memory");
-	ca_free(locks);
-	ca_free(path);
-	return error;
+	return fs_lock_named(fd, fs->home, "credentials.lock", LOCK_TIMEOUT_MS);
 }
 
 static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)

@@ -83,42 +83,44 @@ void ca_debug(const char *fmt, ...)
 }
 
 static ca_warn_sink warn_sink;
+static ca_warn_sink notice_sink;
 
 void ca_warn_set_sink(ca_warn_sink sink)
 {
 	warn_sink = sink;
 }
 
-void ca_warn(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	flatten(line);
-	ca_debug("warning: %s", line);
-	if (warn_sink)
-		warn_sink(line);
-}
-
-static ca_warn_sink notice_sink;
-
 void ca_notice_set_sink(ca_warn_sink sink)
 {
 	notice_sink = sink;
 }
 
-void ca_notice(const char *fmt, ...)
+/* Formats one line for a person, traces it, and hands it to the sink. */
+static void say(ca_warn_sink sink, const char *kind, const char *fmt, va_list ap)
 {
 	char line[2048];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	flatten(line);
+	ca_debug("%s: %s", kind, line);
+	if (sink)
+		sink(line);
+}
+
+void ca_warn(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	say(warn_sink, "warning", fmt, ap);
 	va_end(ap);
-	ca_debug("notice: %s", line);
-	if (notice_sink)
-		notice_sink(line);
+}
+
+void ca_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(notice_sink, "notice", fmt, ap);
+	va_end(ap);
 }

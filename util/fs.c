@@ -432,3 +432,25 @@ void fs_unlock(int fd)
 	if (fd >= 0)
 		close(fd); /* closing releases the flock */
 }
+
+int fs_lock_named(int *out_fd, const char *home, const char *name, int timeout_ms)
+{
+	char *locks = NULL, *path = NULL;
+	int error;
+
+	if ((error = fs_private_dir(home)))
+		return error;
+	locks = fs_join(home, "locks");
+	if (!locks) {
+		error = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	if ((error = fs_private_dir(locks)))
+		goto out;
+	path = fs_join(locks, name);
+	error = path ? fs_lock(out_fd, path, timeout_ms) : ca_error(CA_ERR, "out of memory");
+out:
+	ca_free(locks);
+	ca_free(path);
+	return error;
+}

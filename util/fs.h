@@ -51,6 +51,9 @@ int fs_remove(const char *path);
 int fs_lock(int *out_fd, const char *path, int timeout_ms);
 void fs_unlock(int fd);
 
+/* fs_lock on <home>/locks/<name>, creating the private folders first. */
+int fs_lock_named(int *out_fd, const char *home, const char *name, int timeout_ms);
+
 /* Joins a folder and a file name into a new string (ca_free). */
 char *fs_join(const char *dir, const char *name);
 
