@@ -10,6 +10,12 @@ PACKAGES=(
   clang valgrind man-db groff-base bash-completion
 )
 
+# libFuzzer and clang's sanitizer runtimes (scripts/test.sh's fuzz stage);
+# Debian 12's clang only recommends them.
+if apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
+  PACKAGES+=(libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

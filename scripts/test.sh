@@ -15,3 +15,10 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCARTO_AUTH_SANITIZE=ON >/dev
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+# The fuzzers, briefly (label "fuzz"): each libFuzzer target over its seed
+# corpus, then 10 s of mutation; scripts/fuzz.sh runs them longer.
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCARTO_AUTH_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzzers
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"

@@ -15,6 +15,13 @@ fi
 command -v "$CC" >/dev/null || t_skip_all "no C compiler ($CC)"
 command -v pkg-config >/dev/null || t_skip_all "no pkg-config"
 
+# A library built with sanitizers (-DCARTO_AUTH_SANITIZE=ON, scripts/test.sh's
+# second stage) needs programs built with them too.
+SAN=()
+if [ -n "${CARTO_AUTH_LIB:-}" ] && readelf -d "$CARTO_AUTH_LIB" 2>/dev/null | grep -q 'libasan'; then
+  SAN=(-fsanitize=address,undefined)
+fi
+
 PREFIX=$TEST_TMP/prefix
 cmake --install "$CARTO_AUTH_BUILD_DIR" --prefix "$PREFIX" >"$TEST_TMP/install.log" 2>&1 || {
   cat "$TEST_TMP/install.log" >&2
@@ -122,7 +129,7 @@ case_build_example() {
     { echo "pkg-config --libs does not point into $PREFIX: $flags" >&2; return 1; }
   assert_contains "$flags" "-lcarto-auth"
   # shellcheck disable=SC2086
-  "$CC" -std=c11 -Wall -Wextra -Werror "$SRC/tests/capi/example.c" $flags -o "$EXAMPLE"
+  "$CC" "${SAN[@]}" -std=c11 -Wall -Wextra -Werror "$SRC/tests/capi/example.c" $flags -o "$EXAMPLE"
   assert_file_exists "$EXAMPLE"
 }
 t_case "example.c builds with \$(pkg-config --cflags --libs carto-auth)" case_build_example
@@ -182,7 +189,7 @@ case_static() {
   libs=$(pkg-config --libs $(pkg-config --print-requires-private carto-auth))
   # shellcheck disable=SC2086
   # shellcheck disable=SC2046
-  "$CC" -std=c11 $(pkg-config --cflags carto-auth) "$SRC/tests/capi/example.c" \
+  "$CC" "${SAN[@]}" -std=c11 $(pkg-config --cflags carto-auth) "$SRC/tests/capi/example.c" \
     "$LIBDIR/libcarto-auth.a" $libs -o "$TEST_TMP/example-static"
   _t_capture "" "$TEST_TMP/example-static" "$TEST_TMP/creds.json"
   assert_rc 0
