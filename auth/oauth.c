@@ -19,6 +19,7 @@
 #include "auth/callback.h"
 #include "auth/discover.h"
 #include "auth/http.h"
+#include "auth/m2m.h"
 #include "auth/sha256.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -644,26 +645,6 @@ out:
 
 /* --- token requests --- */
 
-static int token_request(struct ca_token *out, const struct ca_config *cfg,
-	const char *form, const char *what)
-{
-	struct http_request req = { .method = "POST", .form_body = form, .what = what };
-	struct http_response res = { 0 };
-	char *url;
-	int rc;
-
-	url = concat3(cfg->auth_url, "/oauth/token", "");
-	if (!url)
-		return oom();
-	req.url = url;
-	rc = http_perform(&res, &req);
-	if (rc == 0)
-		rc = ca_token_parse_response(out, res.body, res.len, res.status, ca_now());
-	http_response_clear(&res);
-	ca_free(url);
-	return rc;
-}
-
 /* The user id from the token, when it is a JWT with "sub". */
 static int take_account(struct ca_token *tok)
 {
@@ -717,7 +698,7 @@ int oauth_login(struct ca_token *out, const struct ca_config *cfg)
 	    (rc = http_form_add(&form, "redirect_uri", redirect)) < 0 ||
 	    (rc = http_form_add(&form, "code_verifier", verifier)) < 0)
 		goto out;
-	rc = token_request(&tok, cfg, form, "token request");
+	rc = token_endpoint_request(&tok, cfg, form, "token request");
 	if (rc < 0) {
 		ca_error_prefix("login");
 		goto out;
@@ -767,7 +748,7 @@ int oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 	    (rc = http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
 	    (rc = http_form_add(&form, "refresh_token", refresh_token)) < 0)
 		goto out;
-	rc = token_request(&tok, cfg, form, "token renewal");
+	rc = token_endpoint_request(&tok, cfg, form, "token renewal");
 	if (rc < 0)
 		goto out;
 	if (!tok.refresh_token) {
