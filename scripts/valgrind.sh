@@ -36,6 +36,9 @@ echo "valgrind summary:"
 for dir in "$build"/tests/valgrind/*/; do
 	[ -f "$dir/test.out" ] || continue
 	name=$(basename "$dir")
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF "$name"; then
+		continue
+	fi
 	runs=$(find "$dir" -maxdepth 1 -name 'vg.*.log' | wc -l)
 	reports=$(find "$dir" -maxdepth 1 -name 'vg.*.log' -size +0 | wc -l)
 	printf '  %-22s %4d helper runs, %d with errors or definite leaks\n' "$name" "$runs" "$reports"

@@ -96,6 +96,7 @@ void ca_notice_set_sink(ca_warn_sink sink)
 }
 
 /* Formats one line for a person, traces it, and hands it to the sink. */
+__attribute__((format(printf, 3, 0)))
 static void say(ca_warn_sink sink, const char *kind, const char *fmt, va_list ap)
 {
 	char line[2048];
