@@ -60,20 +60,26 @@ static int check_status(const struct http_response *res, const char *what)
 		"%s refused (HTTP %ld%s%s)", what, res->status, *text ? ": " : "", text);
 }
 
-int api_get_json(struct cJSON **out, const char *url, const char *bearer,
+/* GET url (with bearer, a secret, when not NULL); 0 only for a 200 answer. */
+static int get_ok(struct http_response *res, const char *url, const char *bearer,
 	const char *what)
 {
 	struct http_request req = { .method = "GET", .url = url, .bearer = bearer,
 		.what = what };
+	int rc = http_perform(res, &req);
+
+	return rc < 0 ? rc : check_status(res, what);
+}
+
+int api_get_json(struct cJSON **out, const char *url, const char *bearer,
+	const char *what)
+{
 	struct http_response res = { 0 };
 	cJSON *json = NULL;
 	int rc;
 
 	ca_mem_init_json();
-	rc = http_perform(&res, &req);
-	if (rc < 0)
-		goto out;
-	rc = check_status(&res, what);
+	rc = get_ok(&res, url, bearer, what);
 	if (rc < 0)
 		goto out;
 	json = cJSON_ParseWithLength(res.body, res.len);
@@ -295,7 +301,6 @@ out:
 int discover_api_base_url(char **out, const struct ca_config *cfg,
 	const char *access_token)
 {
-	struct http_request req = { .method = "GET" };
 	struct http_response res = { 0 };
 	char *domain = NULL, *config_url = NULL, *url = NULL;
 	const char *scheme;
@@ -307,13 +312,7 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 		goto out;
 	}
 	ca_debug("discovering the API base URL at %s", cfg->accounts_url);
-	req.url = cfg->accounts_url;
-	req.bearer = access_token;
-	req.what = "account discovery";
-	rc = http_perform(&res, &req);
-	if (rc < 0)
-		goto out;
-	rc = check_status(&res, req.what);
+	rc = get_ok(&res, cfg->accounts_url, access_token, "account discovery");
 	if (rc < 0)
 		goto out;
 	rc = discover_parse_accounts(&domain, res.body, res.len);
@@ -335,13 +334,7 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 	}
 	ca_debug("reading the tenant configuration at %s", config_url);
 	/* The tenant's config is public: the token is not sent there. */
-	req.url = config_url;
-	req.bearer = NULL;
-	req.what = "tenant config.yaml";
-	rc = http_perform(&res, &req);
-	if (rc < 0)
-		goto out;
-	rc = check_status(&res, req.what);
+	rc = get_ok(&res, config_url, NULL, "tenant config.yaml");
 	if (rc < 0)
 		goto out;
 	rc = discover_parse_config_yaml(&url, res.body, res.len);
