@@ -36,7 +36,115 @@ static int ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
 
-	return ls >= lx && !strcmp(s + ls - lx, suffix);
+	return ls >= lx && !strcasecmp(s + ls - lx, suffix);
+}
+
+/*
+ * The host name of a host[:port] value (a request's host=, or a URL's
+ * authority): without the port, the IPv6 brackets and a final dot.
+ * Empty when it has user-info or does not fit.
+ */
+static void bare_host(char *out, size_t size, const char *hostport, size_t len)
+{
+	const char *end;
+	size_t n;
+
+	out[0] = '\0';
+	if (memchr(hostport, '@', len))
+		return;
+	if (len && hostport[0] == '[') {
+		end = memchr(hostport, ']', len);
+		if (!end)
+			return;
+		hostport++;
+		n = (size_t)(end - hostport);
+	} else {
+		end = memchr(hostport, ':', len);
+		n = end ? (size_t)(end - hostport) : len;
+	}
+	if (n && hostport[n - 1] == '.')
+		n--;
+	if (n >= size)
+		return;
+	memcpy(out, hostport, n);
+	out[n] = '\0';
+}
+
+/* The host name of an already validated URL ("https://h:1/x" -> "h"). */
+static void url_host_name(char *out, size_t size, const char *url)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+
+	out[0] = '\0';
+	if (p)
+		bare_host(out, size, p + 3, strcspn(p + 3, "/?#"));
+}
+
+/* Whether host matches one CARTO_AUTH_HOSTS entry ("*.x" matches below x). */
+static int host_matches(const char *host, const char *entry, size_t len)
+{
+	char pattern[256];
+
+	while (len && (*entry == ' ' || *entry == '\t'))
+		entry++, len--;
+	while (len && (entry[len - 1] == ' ' || entry[len - 1] == '\t'))
+		len--;
+	if (len >= 3 && !strncmp(entry, "*.", 2)) {
+		if (len - 1 >= sizeof(pattern))
+			return 0;
+		memcpy(pattern, entry + 1, len - 1);
+		pattern[len - 1] = '\0';
+		return strlen(host) > len - 1 && ends_with(host, pattern);
+	}
+	return len && strlen(host) == len && !strncasecmp(host, entry, len);
+}
+
+static int listed_host(const char *host)
+{
+	const char *list = getenv("CARTO_AUTH_HOSTS"), *p;
+	size_t len;
+
+	for (p = list; p && *p; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		if (host_matches(host, p, len))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a CARTO token may go to the request's host (SPEC, Protocol): no
+ * host at all, a host under carto.com, the host of the identity's API base
+ * URL or authorization server, or one listed in CARTO_AUTH_HOSTS. why says
+ * which, for the debug trace.
+ */
+static int token_host_allowed(const struct proto_msg *msg, const struct ca_config *cfg,
+	const char **why)
+{
+	const char *value = proto_get(msg, "host");
+	char host[256], own[256];
+
+	*why = "the request names no host";
+	if (!value || !*value)
+		return 1;
+	bare_host(host, sizeof(host), value, strlen(value));
+	*why = "it is under carto.com";
+	if (*host && (ends_with(host, ".carto.com") || !strcasecmp(host, "carto.com")))
+		return 1;
+	*why = "it is the host of the API base URL";
+	url_host_name(own, sizeof(own), cfg->api_base_url);
+	if (*host && *own && !strcasecmp(host, own))
+		return 1;
+	*why = "it is the host of the authorization server";
+	url_host_name(own, sizeof(own), cfg->auth_url);
+	if (*host && *own && !strcasecmp(host, own))
+		return 1;
+	*why = "it is listed in CARTO_AUTH_HOSTS";
+	if (*host && listed_host(host))
+		return 1;
+	*why = "it is not a CARTO host (not under carto.com, not the API base URL's or the "
+		"authorization server's host, not in CARTO_AUTH_HOSTS)";
+	return 0;
 }
 
 static int is_carto_request(const struct proto_msg *msg)
@@ -48,8 +156,31 @@ static int is_carto_request(const struct proto_msg *msg)
 		return 1;
 	if (!host)
 		return 0;
-	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(host, ":"), host);
-	return ends_with(bare, ".carto.com") || !strcmp(bare, "carto.com");
+	bare_host(bare, sizeof(bare), host, strlen(host));
+	return ends_with(bare, ".carto.com") || !strcasecmp(bare, "carto.com");
+}
+
+/*
+ * Resolves a CARTO request's configuration. 1: the request is for a CARTO
+ * token (cfg filled in); 0: it is a plain credential request (a CARTO
+ * token never goes to a host that is not CARTO's); negative on error.
+ */
+static int carto_route(struct ca_config *cfg, const struct proto_msg *msg, const char *action)
+{
+	const char *why;
+
+	if (!is_carto_request(msg))
+		return 0;
+	if (ca_config_from_msg(cfg, msg))
+		return -1;
+	if (token_host_allowed(msg, cfg, &why)) {
+		ca_debug("%s: a CARTO request: %s", action, why);
+		return 1;
+	}
+	ca_debug("%s: no CARTO token for host %s: %s; a plain credential lookup instead",
+		action, proto_get(msg, "host"), why);
+	ca_config_clear(cfg);
+	return 0;
 }
 
 /* The host part of a URL ("https://h:1/x" -> "h:1"). */
@@ -115,9 +246,10 @@ static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
 	return error;
 }
 
-static int carto_get(const struct proto_msg *msg)
+/* get for a CARTO identity; takes cfg over. */
+static int carto_get(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
-	struct ca_config cfg;
+	struct ca_config cfg = *cfg_in;
 	struct ca_token tok;
 	struct store *store = NULL;
 	const struct ca_module *module;
@@ -125,8 +257,6 @@ static int carto_get(const struct proto_msg *msg)
 	int status = EXIT_OK;
 
 	ca_token_init(&tok);
-	if (ca_config_from_msg(&cfg, msg))
-		return helper_fail("get");
 	if (store_open(&store, &cfg) || broker_token(&tok, NULL, store, &cfg, 0)) {
 		status = helper_fail("get");
 		goto out;
@@ -223,6 +353,22 @@ static int plain_get(const struct proto_msg *msg)
 	return status;
 }
 
+/*
+ * Runs the CARTO handler (which takes the configuration over) for a
+ * request about a CARTO token, and the plain one for anything else.
+ */
+static int dispatch(const struct proto_msg *msg, const char *action,
+	int (*carto)(const struct proto_msg *, struct ca_config *),
+	int (*plain)(const struct proto_msg *))
+{
+	struct ca_config cfg;
+	int route = carto_route(&cfg, msg, action);
+
+	if (route < 0)
+		return helper_fail(action);
+	return route ? carto(msg, &cfg) : plain(msg);
+}
+
 int action_get(const struct options *opts)
 {
 	struct proto_msg msg;
@@ -230,27 +376,25 @@ int action_get(const struct options *opts)
 
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
-	status = is_carto_request(&msg) ? carto_get(&msg) : plain_get(&msg);
+	status = dispatch(&msg, "get", carto_get, plain_get);
 	proto_msg_clear(&msg);
 	return status;
 }
 
 /* store for a CARTO identity: a token handed to us, with its expiry. */
-static int carto_store(const struct proto_msg *msg)
+static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
 	const char *password = proto_get(msg, "password");
 	const char *exp = proto_get(msg, "expiration");
 	struct store *store = NULL;
-	struct ca_config cfg;
+	struct ca_config cfg = *cfg_in;
 	struct ca_token tok, stored;
 	int status = EXIT_OK, error;
 
 	ca_token_init(&tok);
 	ca_token_init(&stored);
 	if (!password || !*password)
-		return EXIT_OK;
-	if (ca_config_from_msg(&cfg, msg))
-		return helper_fail("store");
+		goto out;
 	if (store_open(&store, &cfg)) {
 		status = helper_fail("store");
 		goto out;
@@ -317,22 +461,20 @@ int action_store(const struct options *opts)
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
 	if (proto_get_bool(&msg, "ephemeral", 0) != 1)
-		status = is_carto_request(&msg) ? carto_store(&msg) : plain_store(&msg);
+		status = dispatch(&msg, "store", carto_store, plain_store);
 	proto_msg_clear(&msg);
 	return status;
 }
 
-static int carto_erase(const struct proto_msg *msg)
+static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
 	const char *password = proto_get(msg, "password");
 	struct store *store = NULL;
-	struct ca_config cfg;
+	struct ca_config cfg = *cfg_in;
 	struct ca_token stored;
 	int status = EXIT_OK, error;
 
 	ca_token_init(&stored);
-	if (ca_config_from_msg(&cfg, msg))
-		return helper_fail("erase");
 	if (store_open(&store, &cfg)) {
 		status = helper_fail("erase");
 		goto out;
@@ -385,7 +527,7 @@ int action_erase(const struct options *opts)
 
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
-	status = is_carto_request(&msg) ? carto_erase(&msg) : plain_erase(&msg);
+	status = dispatch(&msg, "erase", carto_erase, plain_erase);
 	proto_msg_clear(&msg);
 	return status;
 }

@@ -86,10 +86,10 @@ case_inline_and_options() {
   run_helper $'client_id='"$STANDIN_CLIENT_1"$'\nclient_secret='"$STANDIN_SECRET_1"$'\napi_base_url='"$STANDIN_URL"$'\n\n' get
   assert_rc 0
   assert_eq "$(cat "$TEST_TMP/token1")" "$(kv_get "$OUT" password)" "inline credentials: same identity"
-  run_helper $'protocol=https\nhost=example.com\n\n' --m2m "$CREDS" get
+  run_helper $'protocol=https\nhost=gcp-us-east1.api.carto.com\n\n' --m2m "$CREDS" get
   assert_rc 0
   assert_eq "$(cat "$TEST_TMP/token1")" "$(kv_get "$OUT" password)" "--m2m before the action"
-  assert_eq "example.com" "$(kv_get "$OUT" host)" "host echoes the request"
+  assert_eq "gcp-us-east1.api.carto.com" "$(kv_get "$OUT" host)" "host echoes the request"
   run_helper "" token --m2m "$CREDS"
   assert_rc 0
   assert_eq "$(cat "$TEST_TMP/token1")" "$OUT" "token prints the token alone"

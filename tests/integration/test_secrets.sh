@@ -128,7 +128,7 @@ case_m2m_file() {
 t_case "M2M from a file: no secret in the helper's command line or environment" case_m2m_file
 
 case_m2m_option() {
-  m2m_in_flight option $'protocol=https\nhost=x\n\n' --m2m "$CREDS"
+  m2m_in_flight option $'protocol=https\nhost=gcp-us-east1.api.carto.com\n\n' --m2m "$CREDS"
 }
 t_case "M2M with --m2m FILE (git's helper line): only the path is in argv" case_m2m_option
 
