@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct operation {
@@ -189,6 +191,22 @@ static int parse_options(struct options *opts, const char **command, int argc, c
 	return 0;
 }
 
+/*
+ * Keeps the secrets this process will hold out of core dumps and away from
+ * other processes of the same user that read /proc/PID/mem or attach a
+ * debugger (as gpg-agent and ssh-agent do). The executable's decision
+ * only: the library leaves this to its host program.
+ */
+static void harden_process(void)
+{
+	static const struct rlimit no_core = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &no_core))
+		ca_debug("cannot turn core dumps off");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		ca_debug("cannot make the process non-dumpable");
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -196,6 +214,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int status;
 
+	harden_process(); /* before anything reads a secret */
 	memset(&opts, 0, sizeof(opts));
 	proto_msg_init(&opts.defaults);
 	ca_warn_set_sink(warn_sink);
