@@ -125,6 +125,20 @@ case_env_quoting() {
 t_case "token --format env: a quote in a value cannot break out of the shell quoting" \
   case_env_quoting
 
+case_hostile_dw() {
+  local format
+  fresh dw
+  standin_fault '{"kind": "status", "status": 200, "path": "/v3/connections/carto-dw/token",
+    "count": 0, "body": {"projectId": "carto-dw-ac-x\u001b]0;pwned\u0007", "token": "ya29.ok"}}'
+  run_helper $'carto_dw=true\ncredentials_file='"$CREDS"$'\n\n' get
+  assert_refused_whole "get with carto_dw=true"
+  for format in plain json env; do
+    run_helper "" dw --m2m "$CREDS" --format "$format"
+    assert_refused_whole "dw --format $format"
+  done
+}
+t_case "a Data Warehouse project with an escape sequence: get and dw refuse it" case_hostile_dw
+
 # --- terminal text: escaped ---------------------------------------------------
 
 case_error_description_escaped() {
