@@ -229,6 +229,19 @@ static void escaper_shows_unsafe_characters(void **state)
 	free(buf);
 }
 
+/* The library's messages are safe on a terminal whoever prints them. */
+static void error_messages_are_escaped(void **state)
+{
+	(void)state;
+	assert_int_equal(CA_EINVAL, ca_error(CA_EINVAL, "cannot read %s: no such file",
+		"/tmp/a\x1b]0;pwned\x07\xc2\x85\xe2\x80\xa8\n.json"));
+	assert_string_equal("cannot read /tmp/a\\x1b]0;pwned\\x07\\u0085\\u2028 .json: no such file",
+		ca_error_message());
+	assert_int_equal(CA_EINVAL, ca_error_prefix("in \x1b[2J"));
+	assert_true(ca_text_printable(ca_error_message()));
+	assert_non_null(strstr(ca_error_message(), "in \\x1b[2J: cannot read"));
+}
+
 static void store_input_must_print_back(void **state)
 {
 	struct proto_msg msg;
@@ -350,6 +363,7 @@ int main(void)
 		cmocka_unit_test(writer_refuses_line_breaks),
 		cmocka_unit_test(writer_refuses_control_characters),
 		cmocka_unit_test(escaper_shows_unsafe_characters),
+		cmocka_unit_test(error_messages_are_escaped),
 		cmocka_unit_test(store_input_must_print_back),
 		cmocka_unit_test(index_keeps_semantics),
 		cmocka_unit_test(many_keys),
