@@ -7,6 +7,7 @@
 #include "protocol/proto.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,9 +17,10 @@ struct carto_auth {
 	struct ca_token tok;
 };
 
+/* Login progress for an interactive caller; outside text shows escaped. */
 static void notice_to_stderr(const char *line)
 {
-	fprintf(stderr, "%s\n", line);
+	ca_text_put_line(stderr, line);
 }
 
 static int create(struct carto_auth **out, struct proto_msg *msg,

@@ -226,9 +226,12 @@ static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_con
 	return error ? -1 : 0;
 }
 
-/* Prints the whole answer, or nothing at all when any line is refused. */
-static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
-	const struct ca_token *tok, const char *dw_project, const char *dw_token)
+/*
+ * Prints what write() puts in a buffer, whole, or nothing at all when any
+ * of its lines was refused (proto_write's rule), so a caller never reads
+ * half an answer. The buffer held secrets: it is wiped.
+ */
+static int print_whole(int (*write)(FILE *f, const void *payload), const void *payload)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -237,13 +240,38 @@ static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
 
 	if (!f)
 		return ca_error(CA_ERR, "out of memory");
-	error = write_token(f, msg, cfg, tok, dw_project, dw_token);
-	fclose(f);
+	error = write(f, payload);
+	if (fclose(f) && !error)
+		error = ca_error(CA_ERR, "out of memory");
 	if (!error)
 		fwrite(buf, 1, len, stdout);
-	explicit_bzero(buf, len);
+	if (buf)
+		explicit_bzero(buf, len);
 	free(buf);
 	return error;
+}
+
+struct token_answer {
+	const struct proto_msg *msg;
+	const struct ca_config *cfg;
+	const struct ca_token *tok;
+	const char *dw_project, *dw_token;
+};
+
+static int write_token_answer(FILE *f, const void *payload)
+{
+	const struct token_answer *a = payload;
+
+	return write_token(f, a->msg, a->cfg, a->tok, a->dw_project, a->dw_token);
+}
+
+/* Prints the whole answer, or nothing at all when any line is refused. */
+static int print_token(const struct proto_msg *msg, const struct ca_config *cfg,
+	const struct ca_token *tok, const char *dw_project, const char *dw_token)
+{
+	const struct token_answer a = { msg, cfg, tok, dw_project, dw_token };
+
+	return print_whole(write_token_answer, &a);
 }
 
 /* get for a CARTO identity; takes cfg over. */
@@ -319,12 +347,26 @@ static int open_plain_store(struct store **store, struct ca_config *cfg, const c
 	return 0;
 }
 
+/* The answer to a plain lookup: what the store holds. */
+static int write_cred(FILE *f, const void *payload)
+{
+	const struct cred *c = payload;
+	char expiry[24];
+
+	snprintf(expiry, sizeof(expiry), "%" PRId64, c->password_expiry_utc);
+	if (proto_write(f, "username", c->username ? c->username : "") ||
+	    proto_write(f, "password", c->password) ||
+	    (c->password_expiry_utc && proto_write(f, "password_expiry_utc", expiry)) ||
+	    proto_write(f, "oauth_refresh_token", c->oauth_refresh_token))
+		return -1;
+	return 0;
+}
+
 static int plain_get(const struct proto_msg *msg)
 {
 	struct ca_config cfg;
 	struct store *store = NULL;
 	struct cred query, found;
-	char expiry[24];
 	int status, error;
 
 	memset(&found, 0, sizeof(found));
@@ -335,18 +377,10 @@ static int plain_get(const struct proto_msg *msg)
 	if ((status = open_plain_store(&store, &cfg, "get")))
 		return status;
 	error = store->ops->cred_get(store, &found, &query);
-	if (error == CA_ENOTFOUND) {
+	if (error == CA_ENOTFOUND)
 		status = EXIT_OK;
-	} else if (error) {
+	else if (error || print_whole(write_cred, &found))
 		status = helper_fail("get");
-	} else {
-		snprintf(expiry, sizeof(expiry), "%" PRId64, found.password_expiry_utc);
-		if (proto_write(stdout, "username", found.username ? found.username : "") ||
-		    proto_write(stdout, "password", found.password) ||
-		    (found.password_expiry_utc && proto_write(stdout, "password_expiry_utc", expiry)) ||
-		    proto_write(stdout, "oauth_refresh_token", found.oauth_refresh_token))
-			status = helper_fail("get");
-	}
 	cred_clear(&found);
 	store_free(store);
 	ca_config_clear(&cfg);
@@ -460,7 +494,10 @@ int action_store(const struct options *opts)
 
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
-	if (proto_get_bool(&msg, "ephemeral", 0) != 1)
+	/* What is stored must print back (proto_write): else bad input. */
+	if (proto_msg_check_printable(&msg))
+		status = helper_fail("store");
+	else if (proto_get_bool(&msg, "ephemeral", 0) != 1)
 		status = dispatch(&msg, "store", carto_store, plain_store);
 	proto_msg_clear(&msg);
 	return status;

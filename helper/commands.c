@@ -6,6 +6,7 @@
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ int command_login(const struct options *opts)
 	ca_config_init(&cfg);
 	if (!(status = obtain(&tok, &cfg, &store, opts, "login", BROKER_FORCE))) {
 		format_time(when, sizeof(when), tok.expiration);
-		fprintf(stderr, "Logged in to CARTO (%s, %s); the token is stored in the %s store and valid until %s.\n",
+		helper_say(stderr, "Logged in to CARTO (%s, %s); the token is stored in the %s store and valid until %s.",
 			ca_mode_name(cfg.mode), tok.api_base_url ? tok.api_base_url : "no API base URL",
 			store->ops->name, when);
 	}
@@ -94,12 +95,26 @@ static void shell_quote(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
+/*
+ * token and dw print only what the protocol could print (proto_write's
+ * rule): a value with a control character, a line separator or invalid
+ * UTF-8 is refused, and then nothing at all is printed.
+ */
+static int unprintable(const char *what, const char *value)
+{
+	if (ca_text_printable(value))
+		return 0;
+	ca_error(CA_ERR, "refusing to print %s: it holds a control character, a Unicode line "
+		"separator or invalid UTF-8", what);
+	return 1;
+}
+
 static int check_format(const char *format, const char *const *allowed)
 {
 	for (; *allowed; allowed++)
 		if (!strcmp(format, *allowed))
 			return 0;
-	fprintf(stderr, "carto-auth: unknown --format '%s'; see carto-auth --help\n", format);
+	helper_say(stderr, "carto-auth: unknown --format '%s'; see carto-auth --help", format);
 	return EXIT_USAGE;
 }
 
@@ -118,6 +133,12 @@ int command_token(const struct options *opts)
 	ca_config_init(&cfg);
 	if ((status = obtain(&tok, &cfg, &store, opts, "token", 0)))
 		goto out;
+	if (unprintable("the token", tok.access_token) ||
+	    ((!strcmp(format, "env") || !strcmp(format, "json")) &&
+	     unprintable("the API base URL", tok.api_base_url))) {
+		status = helper_fail("token");
+		goto out;
+	}
 	if (!strcmp(format, "plain")) {
 		printf("%s\n", tok.access_token);
 	} else if (!strcmp(format, "header")) {
@@ -162,6 +183,11 @@ int command_dw(const struct options *opts)
 	module = ca_module_get();
 	if (!module || module->dw_credentials(&project, &token, &cfg, tok.api_base_url,
 		tok.access_token)) {
+		status = helper_fail("dw");
+		goto out;
+	}
+	if (unprintable("the Data Warehouse project", project) ||
+	    unprintable("the Data Warehouse token", token)) {
 		status = helper_fail("dw");
 		goto out;
 	}
@@ -221,25 +247,28 @@ static int print_status(const struct store_token_info *info, void *payload)
 	char when[64];
 
 	format_time(when, sizeof(when), info->expiration);
-	printf("%s%s token\n", st->count++ ? "\n" : "", ca_mode_name(info->mode));
+	/* Every field may come from a server or a tampered store: escaped. */
+	if (st->count++)
+		helper_say(stdout, "%s", "");
+	helper_say(stdout, "%s token", ca_mode_name(info->mode));
 	if (info->mode == CA_MODE_M2M && info->client_id)
-		printf("  client id:    %s\n", info->client_id);
+		helper_say(stdout, "  client id:    %s", info->client_id);
 	if (info->org)
-		printf("  organization: %s\n", info->org);
+		helper_say(stdout, "  organization: %s", info->org);
 	if (info->account)
-		printf("  account:      %s\n", info->account);
-	printf("  api base url: %s\n", info->api_base_url ? info->api_base_url : "(unknown)");
-	printf("  auth server:  %s\n", info->auth_url ? info->auth_url : "(default)");
+		helper_say(stdout, "  account:      %s", info->account);
+	helper_say(stdout, "  api base url: %s", info->api_base_url ? info->api_base_url : "(unknown)");
+	helper_say(stdout, "  auth server:  %s", info->auth_url ? info->auth_url : "(default)");
 	if (left > 0)
-		printf("  expires:      %s (in %" PRId64 " min)\n", when, left / 60);
+		helper_say(stdout, "  expires:      %s (in %" PRId64 " min)", when, left / 60);
 	else
-		printf("  expired:      %s%s\n", when,
+		helper_say(stdout, "  expired:      %s%s", when,
 			info->has_refresh_token ? " (renewable with its refresh token)" : "");
 	/* "file /path/token.json", "keyring", "keyring (locked)" */
 	if (!strncmp(info->location, st->store, strlen(st->store)))
-		printf("  store:        %s\n", info->location);
+		helper_say(stdout, "  store:        %s", info->location);
 	else
-		printf("  store:        %s %s\n", st->store, info->location);
+		helper_say(stdout, "  store:        %s %s", st->store, info->location);
 	return 0;
 }
 

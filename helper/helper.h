@@ -22,6 +22,15 @@ struct options {
 /* Turns the last library error into one line on stderr and an exit status. */
 int helper_fail(const char *action);
 
+/*
+ * Prints one line of text for a person (stderr, or status on stdout):
+ * formatted, then with every control character, line separator or stray
+ * byte escaped (util/text.h: "\x1b", "\u2028"), then a newline. Every line
+ * that can carry text from outside (a server, a store, a file, the
+ * command line) goes through here, so none can drive the terminal.
+ */
+void helper_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Protocol actions: read stdin, answer on stdout. */
 int action_get(const struct options *opts);
 int action_store(const struct options *opts);

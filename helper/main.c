@@ -9,8 +9,10 @@
 
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,34 +91,44 @@ void helper_usage(FILE *f, const char *command)
 	      "More: man carto-auth\n", f);
 }
 
+void helper_say(FILE *f, const char *fmt, ...)
+{
+	char *line = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ca_text_put_line(f, line);
+	free(line);
+}
+
 int helper_fail(const char *action)
 {
 	int code = ca_error_code();
 	const char *msg = ca_error_message();
 
-	fprintf(stderr, "carto-auth: %s%s%s\n", action ? action : "", action ? ": " : "",
+	helper_say(stderr, "carto-auth: %s%s%s", action ? action : "", action ? ": " : "",
 		*msg ? msg : "failed");
 	return code == CA_EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
-static void print_line(const char *prefix, const char *line)
-{
-	fprintf(stderr, "carto-auth: %s%s\n", prefix, line);
-}
-
 static void debug_sink(const char *line)
 {
-	print_line("debug: ", line);
+	helper_say(stderr, "carto-auth: debug: %s", line);
 }
 
 static void warn_sink(const char *line)
 {
-	print_line("warning: ", line);
+	helper_say(stderr, "carto-auth: warning: %s", line);
 }
 
 static void notice_sink(const char *line)
 {
-	fprintf(stderr, "%s\n", line);
+	ca_text_put_line(stderr, line);
 }
 
 enum { OPT_M2M = 256, OPT_ORG, OPT_API, OPT_NO_BROWSER, OPT_TIMEOUT, OPT_MIN_TTL,
@@ -179,13 +191,13 @@ static int parse_options(struct options *opts, const char **command, int argc, c
 			printf("carto-auth %s\n", CARTO_AUTH_VERSION);
 			exit(EXIT_OK);
 		case '?':
-			fprintf(stderr, "carto-auth: unknown or incomplete option '%s'; see carto-auth --help\n",
+			helper_say(stderr, "carto-auth: unknown or incomplete option '%s'; see carto-auth --help",
 				argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "carto-auth: unexpected argument '%s'; see carto-auth --help\n", argv[optind]);
+		helper_say(stderr, "carto-auth: unexpected argument '%s'; see carto-auth --help", argv[optind]);
 		return EXIT_USAGE;
 	}
 	return 0;

@@ -2,10 +2,21 @@
 
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* No attribute (the end of a key's chain). */
+#define NONE ((size_t)-1)
+
+/* A distinct key of a message and its last live attribute. */
+struct proto_key {
+	char *key;
+	size_t last;
+};
 
 void proto_msg_init(struct proto_msg *msg)
 {
@@ -18,6 +29,26 @@ static void attr_clear(struct proto_attr *attr)
 	ca_clear_ptr(&attr->value);
 }
 
+static void key_free(void *node)
+{
+	struct proto_key *k = node;
+
+	ca_free(k->key);
+	ca_free(k);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct proto_key *)a)->key, ((const struct proto_key *)b)->key);
+}
+
+static void keys_destroy(struct proto_msg *msg)
+{
+	if (msg->keys)
+		tdestroy(msg->keys, key_free);
+	msg->keys = NULL;
+}
+
 void proto_msg_clear(struct proto_msg *msg)
 {
 	size_t i;
@@ -27,7 +58,60 @@ void proto_msg_clear(struct proto_msg *msg)
 	for (i = 0; i < msg->count; i++)
 		attr_clear(&msg->attrs[i]);
 	ca_free(msg->attrs);
+	ca_free(msg->prev);
+	keys_destroy(msg);
 	proto_msg_init(msg);
+}
+
+static struct proto_key *key_find(const struct proto_msg *msg, const char *key)
+{
+	struct proto_key probe = { (char *)key, NONE };
+	void *const *node = tfind(&probe, &msg->keys, key_cmp);
+
+	return node ? *(struct proto_key *const *)node : NULL;
+}
+
+static struct proto_key *key_add(struct proto_msg *msg, const char *key)
+{
+	struct proto_key *k = key_find(msg, key);
+	void **node;
+
+	if (k)
+		return k;
+	k = ca_malloc(sizeof(*k));
+	if (!k)
+		return NULL;
+	k->key = ca_strdup(key);
+	k->last = NONE;
+	node = k->key ? tsearch(k, &msg->keys, key_cmp) : NULL;
+	if (!node) {
+		key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* Drops the removed attributes and rebuilds the index: O(n log n). */
+static int compact(struct proto_msg *msg)
+{
+	struct proto_key *k;
+	size_t i, j = 0;
+
+	if (!msg->dead)
+		return 0;
+	for (i = 0; i < msg->count; i++)
+		if (msg->attrs[i].key)
+			msg->attrs[j++] = msg->attrs[i];
+	msg->count = j;
+	msg->dead = 0;
+	keys_destroy(msg);
+	for (i = 0; i < msg->count; i++) {
+		if (!(k = key_add(msg, msg->attrs[i].key)))
+			return ca_error(CA_ERR, "out of memory");
+		msg->prev[i] = k->last;
+		k->last = i;
+	}
+	return 0;
 }
 
 static int is_list_key(const char *key, size_t len)
@@ -35,53 +119,62 @@ static int is_list_key(const char *key, size_t len)
 	return len >= 2 && key[len - 2] == '[' && key[len - 1] == ']';
 }
 
+/* Removes every attribute with key; costs the number removed. */
 static void remove_key(struct proto_msg *msg, const char *key)
 {
-	size_t i = 0;
+	struct proto_key *k = key_find(msg, key);
+	size_t i;
 
-	while (i < msg->count) {
-		if (!strcmp(msg->attrs[i].key, key)) {
-			attr_clear(&msg->attrs[i]);
-			memmove(&msg->attrs[i], &msg->attrs[i + 1],
-				(msg->count - i - 1) * sizeof(*msg->attrs));
-			msg->count--;
-		} else {
-			i++;
-		}
+	if (!k)
+		return;
+	for (i = k->last; i != NONE; i = msg->prev[i]) {
+		attr_clear(&msg->attrs[i]);
+		msg->dead++;
 	}
+	k->last = NONE;
 }
 
-static int append(struct proto_msg *msg, const char *key, size_t klen,
-	const char *value, size_t vlen)
+static int append(struct proto_msg *msg, const char *key, const char *value, size_t vlen)
 {
 	struct proto_attr *attr;
+	struct proto_key *k;
 
 	if (msg->count == msg->alloc) {
 		size_t alloc = msg->alloc ? msg->alloc * 2 : 16;
 		struct proto_attr *grown = ca_realloc(msg->attrs, alloc * sizeof(*grown));
+		size_t *prev;
 
 		if (!grown)
 			return ca_error(CA_ERR, "out of memory");
 		msg->attrs = grown;
+		prev = ca_realloc(msg->prev, alloc * sizeof(*prev));
+		if (!prev)
+			return ca_error(CA_ERR, "out of memory");
+		msg->prev = prev;
 		msg->alloc = alloc;
 	}
+	if (!(k = key_add(msg, key)))
+		return ca_error(CA_ERR, "out of memory");
 	attr = &msg->attrs[msg->count];
-	attr->key = ca_strndup(key, klen);
+	attr->key = ca_strdup(key);
 	attr->value = ca_strndup(value, vlen);
 	if (!attr->key || !attr->value) {
 		attr_clear(attr);
 		return ca_error(CA_ERR, "out of memory");
 	}
-	msg->count++;
+	msg->prev[msg->count] = k->last;
+	k->last = msg->count++;
 	return 0;
 }
 
 int proto_set(struct proto_msg *msg, const char *key, const char *value)
 {
+	int error = 0;
+
 	remove_key(msg, key);
-	if (!value)
-		return 0;
-	return append(msg, key, strlen(key), value, strlen(value));
+	if (value)
+		error = append(msg, key, value, strlen(value));
+	return compact(msg) ? CA_ERR : error;
 }
 
 int proto_set_default(struct proto_msg *msg, const char *key, const char *value)
@@ -91,14 +184,14 @@ int proto_set_default(struct proto_msg *msg, const char *key, const char *value)
 	return proto_set(msg, key, value);
 }
 
-/* Sets key to value[0..len) or removes it when len is 0 and !keep_empty. */
+/* Sets key to value[0..len), or removes it when !present. */
 static int set_part(struct proto_msg *msg, const char *key, const char *value,
 	size_t len, int present)
 {
 	remove_key(msg, key);
 	if (!present)
 		return 0;
-	return append(msg, key, strlen(key), value, len);
+	return append(msg, key, value, len);
 }
 
 /*
@@ -142,12 +235,13 @@ static int expand_url(struct proto_msg *msg, const char *url, size_t len)
 	return 0;
 }
 
-int proto_apply_line(struct proto_msg *msg, const char *line, size_t len)
+/* proto_apply_line without the compaction (readers compact once). */
+static int apply_line(struct proto_msg *msg, const char *line, size_t len)
 {
 	const char *eq = memchr(line, '=', len);
 	size_t klen, vlen;
 	char *key;
-	int error;
+	int error = 0;
 
 	if (memchr(line, '\0', len))
 		return ca_error(CA_EINVAL, "bad input: NUL byte in a line");
@@ -162,23 +256,29 @@ int proto_apply_line(struct proto_msg *msg, const char *line, size_t len)
 
 	if (klen == 3 && !memcmp(line, "url", 3))
 		return expand_url(msg, eq + 1, vlen);
-	if (is_list_key(line, klen)) {
-		if (vlen)
-			return append(msg, line, klen, eq + 1, vlen);
-		key = ca_strndup(line, klen);
-		if (!key)
-			return ca_error(CA_ERR, "out of memory");
-		remove_key(msg, key);
-		ca_free(key);
-		return 0;
-	}
 	key = ca_strndup(line, klen);
 	if (!key)
 		return ca_error(CA_ERR, "out of memory");
-	remove_key(msg, key);
-	error = append(msg, line, klen, eq + 1, vlen);
+	if (is_list_key(line, klen)) {
+		/* key[]=value appends; an empty key[]= clears the list */
+		if (vlen)
+			error = append(msg, key, eq + 1, vlen);
+		else
+			remove_key(msg, key);
+	} else {
+		/* a scalar: the last value wins */
+		remove_key(msg, key);
+		error = append(msg, key, eq + 1, vlen);
+	}
 	ca_free(key);
 	return error;
+}
+
+int proto_apply_line(struct proto_msg *msg, const char *line, size_t len)
+{
+	int error = apply_line(msg, line, len);
+
+	return compact(msg) ? CA_ERR : error;
 }
 
 int proto_parse(struct proto_msg *msg, const char *buf, size_t len)
@@ -194,15 +294,17 @@ int proto_parse(struct proto_msg *msg, const char *buf, size_t len)
 			llen--;
 		if (llen == 0)
 			break; /* a blank line ends the message */
-		if ((error = proto_apply_line(msg, buf, llen))) {
-			proto_msg_clear(msg);
-			return error;
-		}
+		if ((error = apply_line(msg, buf, llen)))
+			goto out;
 		if (!nl)
 			break;
 		buf = nl + 1;
 	}
-	return 0;
+	error = compact(msg);
+out:
+	if (error)
+		proto_msg_clear(msg);
+	return error;
 }
 
 int proto_read(struct proto_msg *msg, FILE *in)
@@ -227,11 +329,12 @@ int proto_read(struct proto_msg *msg, FILE *in)
 			len--;
 		if (len == 0)
 			break; /* blank line or end of input */
-		if ((error = proto_apply_line(msg, line, len)))
+		if ((error = apply_line(msg, line, len)))
 			goto out;
 		if (c == EOF)
 			break;
 	}
+	error = compact(msg);
 out:
 	if (error)
 		proto_msg_clear(msg);
@@ -241,20 +344,18 @@ out:
 
 const char *proto_get(const struct proto_msg *msg, const char *key)
 {
-	size_t i;
+	const struct proto_key *k = key_find(msg, key);
 
-	for (i = msg->count; i-- > 0;)
-		if (!strcmp(msg->attrs[i].key, key))
-			return msg->attrs[i].value;
-	return NULL;
+	return k && k->last != NONE ? msg->attrs[k->last].value : NULL;
 }
 
 int proto_list_has(const struct proto_msg *msg, const char *key, const char *value)
 {
+	const struct proto_key *k = key_find(msg, key);
 	size_t i;
 
-	for (i = 0; i < msg->count; i++)
-		if (!strcmp(msg->attrs[i].key, key) && !strcmp(msg->attrs[i].value, value))
+	for (i = k ? k->last : NONE; i != NONE; i = msg->prev[i])
+		if (!strcmp(msg->attrs[i].value, value))
 			return 1;
 	return 0;
 }
@@ -276,11 +377,34 @@ int proto_write(FILE *out, const char *key, const char *value)
 {
 	if (!value)
 		return 0;
-	if (strpbrk(key, "=\r\n") || strpbrk(value, "\r\n"))
-		return ca_error(CA_EINVAL, "refusing to write %s: the value holds a line break", key);
+	if (!*key || strchr(key, '=') || !ca_text_printable(key))
+		return ca_error(CA_ERR, "refusing to print the key %s", key);
+	if (!ca_text_printable(value))
+		return ca_error(CA_ERR, "refusing to print %s: its value holds a control character, "
+			"a Unicode line separator or invalid UTF-8", key);
 	fputs(key, out);
 	fputc('=', out);
 	fputs(value, out);
 	fputc('\n', out);
+	return 0;
+}
+
+int proto_msg_check_printable(const struct proto_msg *msg)
+{
+	const struct proto_attr *attr;
+	size_t i;
+
+	for (i = 0; i < msg->count; i++) {
+		attr = &msg->attrs[i];
+		if (is_list_key(attr->key, strlen(attr->key)))
+			continue;
+		if (!ca_text_printable(attr->key))
+			return ca_error(CA_EINVAL, "bad input: a key holds a control character, "
+				"a Unicode line separator or invalid UTF-8");
+		if (!ca_text_printable(attr->value))
+			return ca_error(CA_EINVAL, "bad input: the value of %s holds a control "
+				"character, a Unicode line separator or invalid UTF-8; it could not be "
+				"printed back, so it is not stored", attr->key);
+	}
 	return 0;
 }

@@ -19,10 +19,20 @@ struct proto_attr {
 	char *value;
 };
 
+/*
+ * attrs[0..count) are the live attributes in input order whenever a
+ * proto_* function returns. The rest is a private index that keeps every
+ * operation near O(log n), so the cost of reading a message is linear in
+ * its size: a tree of the distinct keys, each naming its last attribute,
+ * and per attribute the previous one with the same key.
+ */
 struct proto_msg {
 	struct proto_attr *attrs;
 	size_t count;
 	size_t alloc;
+	void *keys;   /* tsearch() tree of struct proto_key */
+	size_t *prev; /* prev[i]: the attribute before i with the same key, or none */
+	size_t dead;  /* attributes removed (key NULL) since the last compaction */
 };
 
 void proto_msg_init(struct proto_msg *msg);
@@ -58,9 +68,22 @@ int proto_list_has(const struct proto_msg *msg, const char *key, const char *val
 int proto_get_bool(const struct proto_msg *msg, const char *key, int fallback);
 
 /*
- * Writes "key=value\n". A value holding CR, LF or NUL, or a key holding
- * '=', is refused (CA_EINVAL) and nothing is written.
+ * Writes "key=value\n", the one place every protocol answer goes through.
+ * A value that holds a character util/text.h calls unsafe (C0 controls
+ * with tab, CR and LF, DEL, C1 controls, U+2028, U+2029, invalid UTF-8),
+ * or a key that does or holds '=', is refused (CA_ERR, a message naming
+ * the key, never the value) and nothing is written. A NULL value writes
+ * nothing. Callers print an answer whole or not at all: they write into a
+ * buffer and print it only when every line was accepted.
  */
 int proto_write(FILE *out, const char *key, const char *value);
+
+/*
+ * Whether every scalar attribute of msg could be written back by
+ * proto_write: 0, or CA_EINVAL with a message naming the first key that
+ * could not ("bad input: ..."). List keys ("capability[]") are not
+ * checked: they are never stored nor printed back.
+ */
+int proto_msg_check_printable(const struct proto_msg *msg);
 
 #endif

@@ -1,5 +1,7 @@
 #include "util/error.h"
 
+#include "util/text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,12 +10,28 @@ static _Thread_local char last_message[1024];
 static _Thread_local int last_code;
 static ca_debug_sink debug_sink;
 
-static void flatten(char *s)
+/*
+ * Makes a message one line that is safe on a terminal, whoever prints it
+ * (the executable, or a program using the library): line breaks become
+ * spaces, and any other control character, line separator or stray byte
+ * from outside text (a path, a URL, a server's words) is escaped
+ * (util/text.h), truncated to the buffer.
+ */
+static void flatten_sized(char *s, size_t size)
 {
-	for (; *s; s++)
-		if (*s == '\n' || *s == '\r')
-			*s = ' ';
+	char escaped[2048];
+	char *p;
+
+	for (p = s; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (ca_text_printable(s))
+		return;
+	ca_text_escape(escaped, size < sizeof(escaped) ? size : sizeof(escaped), s);
+	memcpy(s, escaped, strlen(escaped) + 1);
 }
+
+#define flatten(buf) flatten_sized((buf), sizeof(buf))
 
 int ca_error(int code, const char *fmt, ...)
 {

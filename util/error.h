@@ -16,7 +16,10 @@
 /*
  * Records a one-line message for the current thread and returns code, so
  * callers can write "return ca_error(CA_EINVAL, ...)". The message must
- * never contain a secret; newlines are replaced by spaces.
+ * never contain a secret; newlines are replaced by spaces and any other
+ * control character, line separator or invalid UTF-8 is escaped ("\x1b",
+ * util/text.h), as in debug lines, warnings and notices: no message can
+ * drive a terminal, whoever prints it.
  */
 int ca_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -18,6 +18,7 @@ input(), which Jupyter turns into a text box.
 """
 
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -90,13 +91,44 @@ def encode_request(keys):
     return ("".join(lines) + "\n").encode("utf-8")
 
 
+# What the helper never prints in an answer (docs/protocol.md): C0 controls
+# (tab included; the line feed only ends a line), DEL, C1 controls (U+0085
+# included) and the Unicode line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _refuse(why):
+    return CredentialsError(f"refusing the answer of carto-auth: {why}")
+
+
 def decode_answer(data):
-    """The key=value lines of an answer as a dict (the last value wins)."""
+    """The key=value lines of an answer as a dict.
+
+    The answer is split on "\n" only: str.splitlines() also splits on \v,
+    \f, \x1c-\x1e, \x85, \u2028 and \u2029, which would let a value that
+    holds one of them add a line of its own (an access_token=, an
+    api_base_url=).  An answer that is not UTF-8, holds any other control
+    character or line separator, has a line without "=", gives a key twice
+    or ends in the middle of a line is refused whole (CredentialsError).
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _refuse("it is not valid UTF-8") from None
+    if not text:
+        return {}
+    if not text.endswith("\n"):
+        raise _refuse("its last line is incomplete")
     answer = {}
-    for line in data.decode("utf-8", "replace").splitlines():
+    for line in text[:-1].split("\n"):
+        if _UNSAFE.search(line):
+            raise _refuse("it holds a control character or a line separator")
         key, sep, value = line.partition("=")
-        if sep and key:
-            answer[key] = value
+        if not sep or not key:
+            raise _refuse("it has a line that is not key=value")
+        if key in answer:
+            raise _refuse(f"it gives {key} twice")
+        answer[key] = value
     return answer
 
 
@@ -275,9 +307,11 @@ def run_get(keys, login=False):
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream and not stream.closed:
                 stream.close()
-    answer = decode_answer(bytes(out))
-    # The answer holds the token: drop the raw copy.
-    out[:] = bytes(len(out))
+    try:
+        answer = decode_answer(bytes(out))
+    finally:
+        # The answer holds the token: drop the raw copy.
+        out[:] = bytes(len(out))
     if status != 0:
         message = relay.errors[-1] if relay.errors else (
             f"{os.path.basename(binary)} get failed with exit status {status}"

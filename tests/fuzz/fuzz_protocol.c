@@ -2,8 +2,12 @@
  * proto_parse: git's key=value protocol as a helper reads it on stdin.
  *
  * Besides "no crash, no leak", checks what the codec promises: no value
- * holds a line feed, and a parsed message written back with proto_write
- * (when every value can be written) parses to the same attributes.
+ * holds a line feed; proto_write accepts exactly the keys and values
+ * util/text.h calls printable, and proto_msg_check_printable agrees with
+ * it; a parsed message written back with proto_write (when every value
+ * can be written) parses to the same attributes; the terminal escaper
+ * (ca_text_escape, ca_text_put_line) never lets an unsafe character
+ * through and leaves printable text as it is.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +17,7 @@
 
 #include "protocol/proto.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 static const char *const keys[] = {
 	"protocol", "host", "path", "username", "password", "url", "mode",
@@ -20,6 +25,71 @@ static const char *const keys[] = {
 	"use_cache", "open_browser", "capability[]", "wwwauth[]", "authtype",
 	"credential", "password_expiry_utc", "oauth_refresh_token", "state[]",
 };
+
+/* The writer's rule, spelled out independently of util/text.c. */
+static int writable(const char *key, const char *value)
+{
+	return *key && !strchr(key, '=') && ca_text_printable(key) && ca_text_printable(value);
+}
+
+static void check_escaper(const char *s)
+{
+	char out[256], *buf = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	n = ca_text_escape(out, sizeof(out), s);
+	if (n != strlen(out) || !ca_text_printable(out))
+		abort();
+	if (ca_text_printable(s) && strlen(s) < sizeof(out) && strcmp(out, s))
+		abort(); /* printable text is shown as it is */
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	ca_text_put_line(f, s);
+	fclose(f);
+	if (!len || buf[len - 1] != '\n')
+		abort();
+	buf[len - 1] = '\0';
+	if (!ca_text_printable(buf) || (len - 1 < sizeof(out) && strcmp(buf, out)))
+		abort();
+	free(buf);
+}
+
+static void check_writer(const struct proto_msg *msg)
+{
+	char *text = NULL;
+	size_t len = 0, i;
+	int all_scalars_ok = 1, rc;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return;
+	for (i = 0; i < msg->count; i++) {
+		const char *k = msg->attrs[i].key, *v = msg->attrs[i].value;
+		size_t klen = strlen(k);
+
+		rc = proto_write(out, k, v);
+		if ((rc == 0) != writable(k, v))
+			abort();
+		if (!(klen >= 2 && !strcmp(k + klen - 2, "[]")) &&
+		    !(ca_text_printable(k) && ca_text_printable(v)))
+			all_scalars_ok = 0;
+		check_escaper(k);
+		check_escaper(v);
+	}
+	fclose(out);
+	if ((proto_msg_check_printable(msg) == 0) != all_scalars_ok)
+		abort();
+	/* nothing unsafe ever reached the output */
+	for (i = 0; i < len; i++)
+		if (text[i] == '\n')
+			text[i] = ' ';
+	if (!ca_text_printable(text))
+		abort();
+	ca_wipe(text, len);
+	free(text);
+}
 
 static void roundtrip(const struct proto_msg *msg)
 {
@@ -33,7 +103,7 @@ static void roundtrip(const struct proto_msg *msg)
 		return;
 	for (i = 0; i < msg->count; i++) {
 		if (proto_write(out, msg->attrs[i].key, msg->attrs[i].value) != 0) {
-			/* a CR in a key or value: refused by design */
+			/* a control character in a key or value: refused by design */
 			fclose(out);
 			free(text);
 			return;
@@ -76,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		(void)proto_list_has(&msg, "capability[]", "authtype");
 		(void)proto_list_has(&msg, "capability[]", "state");
+		check_writer(&msg);
 		roundtrip(&msg);
 		/* the setters on a message of arbitrary shape */
 		(void)proto_set_default(&msg, "protocol", "https");

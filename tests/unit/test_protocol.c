@@ -12,6 +12,7 @@
 #include "protocol/proto.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 static int parse(struct proto_msg *msg, const char *text)
 {
@@ -151,12 +152,177 @@ static void writer_refuses_line_breaks(void **state)
 
 	(void)state;
 	assert_int_equal(0, proto_write(f, "username", "me"));
-	assert_int_equal(CA_EINVAL, proto_write(f, "password", "a\nb"));
-	assert_int_equal(CA_EINVAL, proto_write(f, "password", "a\rb"));
-	assert_int_equal(CA_EINVAL, proto_write(f, "ke=y", "v"));
+	assert_int_equal(CA_ERR, proto_write(f, "password", "a\nb"));
+	assert_int_equal(CA_ERR, proto_write(f, "password", "a\rb"));
+	assert_int_equal(CA_ERR, proto_write(f, "ke=y", "v"));
+	assert_int_equal(CA_ERR, proto_write(f, "", "v"));
 	fclose(f);
 	assert_string_equal("username=me\n", buf);
 	free(buf);
+}
+
+/* Every class of character the protocol never prints (util/text.h). */
+static const char *const unsafe_values[] = {
+	"a\tb", "a\vaccess_token=evil", "a\fb", "a\x1b]52;c;ZWNobw==\x07", "a\x1b[2J",
+	"\x01", "\x1f", "a\x7f", "a\xc2\x80", "a\xc2\x85" "b", "a\xc2\x9f", "a\xe2\x80\xa8" "b",
+	"a\xe2\x80\xa9" "b", "a\xff", "a\xc0\x8a", "a\xe0\x80\x8a", "a\xed\xa0\x80",
+	"a\xe2\x80", "a\xf4\x90\x80\x80", "\xc3", "a\x80",
+};
+
+static void writer_refuses_control_characters(void **state)
+{
+	char *buf = NULL, msg[1024];
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	for (i = 0; i < sizeof(unsafe_values) / sizeof(*unsafe_values); i++) {
+		assert_int_equal(CA_ERR, proto_write(f, "password", unsafe_values[i]));
+		snprintf(msg, sizeof(msg), "%s", ca_error_message());
+		assert_non_null(strstr(msg, "password"));
+		assert_null(strstr(msg, unsafe_values[i])); /* never the value */
+		assert_int_equal(CA_ERR, proto_write(f, unsafe_values[i], "v"));
+	}
+	/* printable UTF-8 passes: accents, the euro sign, NBSP, an emoji */
+	assert_int_equal(0, proto_write(f, "username", "Jos\xc3\xa9 \xe2\x82\xac\xc2\xa0\xf0\x9f\x98\x80"));
+	fclose(f);
+	assert_string_equal("username=Jos\xc3\xa9 \xe2\x82\xac\xc2\xa0\xf0\x9f\x98\x80\n", buf);
+	free(buf);
+}
+
+static void escaper_shows_unsafe_characters(void **state)
+{
+	char out[128], *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	ca_text_escape(out, sizeof(out), "api \x1b]0;title\x07 x\x1b]52;c;ZWNobw==\x07");
+	assert_string_equal("api \\x1b]0;title\\x07 x\\x1b]52;c;ZWNobw==\\x07", out);
+	ca_text_escape(out, sizeof(out), "a\tb\vc\x7f" "d\xc2\x85" "e\xe2\x80\xa8" "f\xe2\x80\xa9" "g\xff");
+	assert_string_equal("a\\x09b\\x0bc\\x7fd\\u0085e\\u2028f\\u2029g\\xff", out);
+	ca_text_escape(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac \\x1b");
+	assert_string_equal("caf\xc3\xa9 \xe2\x82\xac \\x1b", out);
+	/* an overlong ESC is four stray bytes, each escaped */
+	ca_text_escape(out, sizeof(out), "\xe0\x80\x9b");
+	assert_string_equal("\\xe0\\x80\\x9b", out);
+	/* truncation never cuts an escape or a character in half */
+	assert_int_equal(1, ca_text_escape(out, 5, "a\x1b" "b"));
+	assert_string_equal("a", out);
+	assert_int_equal(5, ca_text_escape(out, 6, "a\x1b" "b"));
+	assert_string_equal("a\\x1b", out);
+	assert_int_equal(1, ca_text_escape(out, 3, "a\xe2\x82\xac"));
+	assert_int_equal(0, ca_text_escape(out, 1, "abc"));
+	assert_string_equal("", out);
+	ca_text_escape(out, sizeof(out), NULL);
+	assert_string_equal("", out);
+	/* whatever comes in, nothing unsafe goes out */
+	for (i = 0; i < sizeof(unsafe_values) / sizeof(*unsafe_values); i++) {
+		ca_text_escape(out, sizeof(out), unsafe_values[i]);
+		assert_true(ca_text_printable(out));
+	}
+
+	f = open_memstream(&buf, &len);
+	ca_text_put_line(f, "x\x1b[31my\xe2\x80\xa8");
+	fclose(f);
+	assert_string_equal("x\\x1b[31my\\u2028\n", buf);
+	free(buf);
+}
+
+/* The library's messages are safe on a terminal whoever prints them. */
+static void error_messages_are_escaped(void **state)
+{
+	(void)state;
+	assert_int_equal(CA_EINVAL, ca_error(CA_EINVAL, "cannot read %s: no such file",
+		"/tmp/a\x1b]0;pwned\x07\xc2\x85\xe2\x80\xa8\n.json"));
+	assert_string_equal("cannot read /tmp/a\\x1b]0;pwned\\x07\\u0085\\u2028 .json: no such file",
+		ca_error_message());
+	assert_int_equal(CA_EINVAL, ca_error_prefix("in \x1b[2J"));
+	assert_true(ca_text_printable(ca_error_message()));
+	assert_non_null(strstr(ca_error_message(), "in \\x1b[2J: cannot read"));
+}
+
+static void store_input_must_print_back(void **state)
+{
+	struct proto_msg msg;
+
+	(void)state;
+	assert_int_equal(0, parse(&msg, "protocol=https\nhost=h\nusername=u\npassword=p\xc3\xa9\n"
+		"capability[]=a\tb\n"));
+	assert_int_equal(0, proto_msg_check_printable(&msg));
+	proto_msg_clear(&msg);
+	assert_int_equal(0, parse(&msg, "protocol=https\nhost=h\npassword=secret\vaccess_token=x\n"));
+	assert_int_equal(CA_EINVAL, proto_msg_check_printable(&msg));
+	assert_non_null(strstr(ca_error_message(), "password"));
+	assert_null(strstr(ca_error_message(), "secret"));
+	proto_msg_clear(&msg);
+	assert_int_equal(0, parse(&msg, "pass\x1bword=x\n"));
+	assert_int_equal(CA_EINVAL, proto_msg_check_printable(&msg));
+	proto_msg_clear(&msg);
+}
+
+/* The index keeps git's semantics: order, last value wins, lists. */
+static void index_keeps_semantics(void **state)
+{
+	struct proto_msg msg;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(0, parse(&msg, "a=1\nl[]=x\nb=2\na=3\nl[]=y\nl[]=\nl[]=z\nc=4\n"));
+	assert_int_equal(4, msg.count);
+	assert_string_equal("b", msg.attrs[0].key);
+	assert_string_equal("a", msg.attrs[1].key);
+	assert_string_equal("3", msg.attrs[1].value);
+	assert_string_equal("l[]", msg.attrs[2].key);
+	assert_string_equal("z", msg.attrs[2].value);
+	assert_string_equal("c", msg.attrs[3].key);
+	assert_string_equal("d", (proto_set(&msg, "d", "d"), msg.attrs[4].key));
+	assert_false(proto_list_has(&msg, "l[]", "x"));
+	assert_true(proto_list_has(&msg, "l[]", "z"));
+	assert_int_equal(0, proto_set(&msg, "a", NULL));
+	assert_int_equal(4, msg.count);
+	assert_null(proto_get(&msg, "a"));
+	for (i = 0; i < msg.count; i++)
+		assert_non_null(msg.attrs[i].key);
+	assert_string_equal("4", proto_get(&msg, "c"));
+	assert_int_equal(0, proto_set_default(&msg, "c", "5"));
+	assert_string_equal("4", proto_get(&msg, "c"));
+	assert_int_equal(0, proto_apply_line(&msg, "c=6", 3));
+	assert_string_equal("6", proto_get(&msg, "c"));
+	assert_int_equal(4, msg.count);
+	proto_msg_clear(&msg);
+	proto_msg_clear(&msg); /* a cleared message clears again */
+}
+
+/* 80,000 distinct keys, and as many lists cleared one by one. */
+static void many_keys(void **state)
+{
+	const size_t n = 80000;
+	struct proto_msg msg;
+	char *text, *p, key[32];
+	size_t i;
+
+	(void)state;
+	text = malloc(n * 40);
+	p = text;
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "k%zu[]=v%zu\n", i, i);
+	for (i = 0; i < n; i += 2)
+		p += sprintf(p, "k%zu[]=\n", i);
+	proto_msg_init(&msg);
+	assert_int_equal(0, proto_parse(&msg, text, (size_t)(p - text)));
+	assert_int_equal(n / 2, msg.count);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%zu[]", i);
+		if (i % 2)
+			assert_non_null(proto_get(&msg, key));
+		else
+			assert_null(proto_get(&msg, key));
+	}
+	assert_string_equal("k1[]", msg.attrs[0].key);
+	assert_string_equal("v79999", msg.attrs[n / 2 - 1].value);
+	proto_msg_clear(&msg);
+	free(text);
 }
 
 static void booleans(void **state)
@@ -195,6 +361,12 @@ int main(void)
 		cmocka_unit_test(reads_a_stream),
 		cmocka_unit_test(a_long_wwwauth_line_is_one_line),
 		cmocka_unit_test(writer_refuses_line_breaks),
+		cmocka_unit_test(writer_refuses_control_characters),
+		cmocka_unit_test(escaper_shows_unsafe_characters),
+		cmocka_unit_test(error_messages_are_escaped),
+		cmocka_unit_test(store_input_must_print_back),
+		cmocka_unit_test(index_keeps_semantics),
+		cmocka_unit_test(many_keys),
 		cmocka_unit_test(booleans),
 		cmocka_unit_test(constant_time_compare),
 	};
