@@ -16,20 +16,22 @@
  * an error) is left to secret_store_open, which starts the service, prompts
  * or explains. token_load then asks SearchItems; when exactly one unlocked
  * item matches (the normal case) it reads that item's attributes
- * (Properties.Get) and its secret over a "plain" session (OpenSession,
+ * (Properties.Get) and its secret over an encrypted session (OpenSession,
  * GetSecrets, then Close without waiting), and when nothing matches it says
  * so. Every other answer, and every other operation, goes to
  * secret_store.c, opened on first need, so the rules about locked items,
  * prompts and duplicates live in one place.
  *
- * The "plain" algorithm is part of the Secret Service API and supported by
- * every implementation; the secret crosses the local session bus, which
- * only this user (and root) can read, as they can read the unlocked keyring
- * itself. The bytes we receive are wiped after use; GDBus's own message
- * buffers are not ours to wipe.
+ * The session is "dh-ietf1024-sha256-aes128-cbc-pkcs7", as libsecret and
+ * secret-tool use (secret_session.c): any process of this user may become
+ * a monitor of the session bus, and with the "plain" algorithm it would
+ * read the token there. A service that cannot encrypt, or whose answer
+ * does not decrypt, is an error (CA_EKEYRING), never "not found" and never
+ * a reason to fall back to plain. The plaintext is wiped after use.
  */
 #include "keyring/secret_store.h"
 
+#include "keyring/secret_session.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -103,19 +105,28 @@ static GDBusConnection *connect_bus(GError **err)
 	return w.bus;
 }
 
-/* A call to the Secret Service (or to dest, when given); NULL on any error. */
-static GVariant *call(GDBusConnection *bus, const char *dest, const char *path,
-	const char *iface, const char *method, GVariant *args, const char *reply_type)
+/* A call to the Secret Service; NULL with *err set on any error. */
+static GVariant *call_err(GDBusConnection *bus, const char *path, const char *iface,
+	const char *method, GVariant *args, const char *reply_type, GError **err)
 {
-	GError *err = NULL;
 	GVariant *reply;
 
-	reply = g_dbus_connection_call_sync(bus, dest ? dest : SECRETS_NAME, path, iface, method,
-		args, G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, &err);
-	if (!reply) {
-		ca_debug("keyring: fast path: %s: %s", method, err->message);
+	reply = g_dbus_connection_call_sync(bus, SECRETS_NAME, path, iface, method, args,
+		G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, err);
+	if (!reply)
+		ca_debug("keyring: fast path: %s: %s", method, (*err)->message);
+	return reply;
+}
+
+/* A call to the Secret Service; NULL on any error. */
+static GVariant *call(GDBusConnection *bus, const char *path, const char *iface,
+	const char *method, GVariant *args, const char *reply_type)
+{
+	GError *err = NULL;
+	GVariant *reply = call_err(bus, path, iface, method, args, reply_type, &err);
+
+	if (!reply)
 		g_error_free(err);
-	}
 	return reply;
 }
 
@@ -130,7 +141,7 @@ static int plainly_usable(GDBusConnection *bus)
 	GVariant *reply, *locked;
 	int usable;
 
-	reply = call(bus, NULL, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
+	reply = call(bus, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
 	if (!reply)
 		return 0;
@@ -187,7 +198,7 @@ static int find_item(char **out_path, struct fast_store *fs, const struct ca_con
 	gsize n_unlocked, n_locked;
 	int error = ASK_FULL;
 
-	reply = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
+	reply = call(fs->bus, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
 		g_variant_new("(@a{ss})", search_attrs(id)), "(aoao)");
 	if (!reply)
 		return ASK_FULL;
@@ -214,7 +225,7 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 	const char *key, *value;
 	GHashTable *out;
 
-	reply = call(fs->bus, NULL, item, PROPS_IFACE, "Get",
+	reply = call(fs->bus, item, PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Item", "Attributes"), "(v)");
 	if (!reply)
 		return NULL;
@@ -231,23 +242,81 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 	return out;
 }
 
-/* Parses the item's secret over a plain session; wipes what it received. */
+/*
+ * Opens an encrypted transfer session: our Diffie-Hellman public value out,
+ * the service's back. ASK_FULL when the call fails for a reason of the bus
+ * (libsecret then decides); CA_EKEYRING when the service cannot encrypt or
+ * answers with something that is not a public value.
+ */
+static int open_session(GVariant **out_reply, struct secret_session **out_crypt,
+	struct fast_store *fs)
+{
+	struct secret_session *crypt = NULL;
+	unsigned char pub[SECRET_SESSION_PRIME_BYTES];
+	GVariant *reply = NULL, *output = NULL;
+	GError *err = NULL;
+	const guchar *peer;
+	gsize peer_len = 0;
+	size_t pub_len = 0;
+	int error;
+
+	if ((error = secret_session_new(&crypt, pub, &pub_len)))
+		return error;
+	reply = call_err(fs->bus, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
+		g_variant_new("(sv)", SECRET_SESSION_ALGORITHM,
+			g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, pub, pub_len, 1)), "(vo)", &err);
+	if (!reply) {
+		if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
+			error = ca_error(CA_EKEYRING,
+				"the Secret Service cannot encrypt secrets (no %s session), and carto-auth does not read them in clear; use CARTO_AUTH_STORE=file",
+				SECRET_SESSION_ALGORITHM);
+		else
+			error = ASK_FULL;
+		g_error_free(err);
+		goto out;
+	}
+	g_variant_get_child(reply, 0, "v", &output);
+	if (!g_variant_is_of_type(output, G_VARIANT_TYPE_BYTESTRING)) {
+		error = ca_error(CA_EKEYRING,
+			"the Secret Service answered an encrypted session request with a value of type %s, not a public key",
+			g_variant_get_type_string(output));
+		goto out;
+	}
+	peer = g_variant_get_fixed_array(output, &peer_len, 1);
+	error = secret_session_agree(crypt, peer, peer_len);
+out:
+	if (output)
+		g_variant_unref(output);
+	if (error) {
+		if (reply)
+			g_variant_unref(reply);
+		secret_session_free(crypt);
+		return error;
+	}
+	*out_reply = reply;
+	*out_crypt = crypt;
+	return 0;
+}
+
+/* Reads the item's secret over an encrypted session; wipes the plaintext. */
 static int read_token(struct ca_token *out, struct fast_store *fs, const char *item,
 	GHashTable *attrs)
 {
-	GVariant *session, *reply, *ignored, *secrets = NULL, *value = NULL;
+	struct secret_session *crypt = NULL;
+	GVariant *session = NULL, *reply = NULL, *secrets = NULL, *value = NULL;
+	GVariant *iv = NULL, *ct = NULL;
 	const char *session_path, *items[] = { item, NULL };
-	const guchar *data;
-	gsize len = 0;
-	int error = ASK_FULL;
+	unsigned char *plain = NULL;
+	const guchar *iv_data, *ct_data;
+	gsize iv_len = 0, ct_len = 0;
+	size_t len = 0;
+	int error;
 
-	session = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
-		g_variant_new("(sv)", "plain", g_variant_new_string("")), "(vo)");
-	if (!session)
-		return ASK_FULL;
-	g_variant_get(session, "(v&o)", &ignored, &session_path);
-	g_variant_unref(ignored);
-	reply = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
+	if ((error = open_session(&session, &crypt, fs)))
+		return error;
+	error = ASK_FULL;
+	g_variant_get_child(session, 1, "&o", &session_path);
+	reply = call(fs->bus, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
 		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
 	/* The session is only for this transfer; no need to wait for the answer. */
 	g_dbus_connection_call(fs->bus, SECRETS_NAME, session_path, "org.freedesktop.Secret.Session",
@@ -256,19 +325,24 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const char *i
 		goto out;
 	secrets = g_variant_get_child_value(reply, 0);
 	value = g_variant_lookup_value(secrets, item, G_VARIANT_TYPE("(oayays)"));
-	if (value) {
-		GVariant *bytes = g_variant_get_child_value(value, 2);
-
-		data = g_variant_get_fixed_array(bytes, &len, 1);
-		if (data && len)
-			error = secret_store_token_parse(out, (const char *)data, len, attrs) ?
-				ASK_FULL : 0;
-		/* GVariant data is immutable in principle; these bytes are ours. */
-		if (data && len)
-			explicit_bzero((void *)data, len);
-		g_variant_unref(bytes);
-	}
+	if (!value)
+		goto out;
+	iv = g_variant_get_child_value(value, 1);
+	ct = g_variant_get_child_value(value, 2);
+	iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
+	ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
+	if ((error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len)))
+		goto out;
+	error = ASK_FULL;
+	if (len)
+		error = secret_store_token_parse(out, (const char *)plain, len, attrs) ? ASK_FULL : 0;
 out:
+	secret_session_plain_free(plain, len);
+	secret_session_free(crypt);
+	if (iv)
+		g_variant_unref(iv);
+	if (ct)
+		g_variant_unref(ct);
 	if (value)
 		g_variant_unref(value);
 	if (secrets)
@@ -295,11 +369,13 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 	if (attrs)
 		g_hash_table_unref(attrs);
 	g_free(item);
-	if (error != ASK_FULL) {
+	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: %s token %s", ca_mode_name(id->mode),
 			error ? "not stored" : "found");
 		return error;
 	}
+	if (error != ASK_FULL)
+		return error;  /* the service's answer cannot be trusted: never "not found" */
 	ca_debug("keyring: fast path cannot decide, asking libsecret");
 	if ((error = full_store(&full, fs)))
 		return error;
