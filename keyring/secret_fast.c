@@ -242,6 +242,16 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 	return out;
 }
 
+/* The session (OpenSession's reply) is only for one transfer; no need to wait. */
+static void close_session(struct fast_store *fs, GVariant *session)
+{
+	const char *path;
+
+	g_variant_get_child(session, 1, "&o", &path);
+	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
+		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+}
+
 /*
  * Opens an encrypted transfer session: our Diffie-Hellman public value out,
  * the service's back. ASK_FULL when the call fails for a reason of the bus
@@ -288,8 +298,10 @@ out:
 	if (output)
 		g_variant_unref(output);
 	if (error) {
-		if (reply)
+		if (reply) {
+			close_session(fs, reply);
 			g_variant_unref(reply);
+		}
 		secret_session_free(crypt);
 		return error;
 	}
@@ -318,9 +330,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const char *i
 	g_variant_get_child(session, 1, "&o", &session_path);
 	reply = call(fs->bus, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
 		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
-	/* The session is only for this transfer; no need to wait for the answer. */
-	g_dbus_connection_call(fs->bus, SECRETS_NAME, session_path, "org.freedesktop.Secret.Session",
-		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+	close_session(fs, session);
 	if (!reply)
 		goto out;
 	secrets = g_variant_get_child_value(reply, 0);

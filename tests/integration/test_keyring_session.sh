@@ -96,7 +96,7 @@ assert_never_in_clear() {
     grep -v "^call OpenSession $DH_ALGORITHM\$" || true)" "every session is $DH_ALGORITHM"
 }
 
-# -- the cases -----------------------------------------------------------------
+# -- the cases: a real gnome-keyring --------------------------------------------
 
 case_token_fast_path() {
   monitor_mark
@@ -128,5 +128,107 @@ case_git_credential() {
   assert_never_in_clear "$GIT_PASSWORD" "the git password"
 }
 t_case "a git credential stored and read back never crosses the bus in clear" case_git_credential
+
+# -- the cases: a Secret Service that answers wrong ---------------------------------
+#
+# tests/standin/secret_service_standin.py owns org.freedesktop.secrets on a
+# bus of its own (dbus-run-session) and, depending on its mode, cannot
+# encrypt or sends an answer that must not be trusted. Each must end the
+# get with exit 1 and one clear line: never "not found" (which would mint
+# and store a new token), never a fallback to a session in clear.
+
+KEYRING_PY=
+for py in /usr/bin/python3 "$PYTHON" python3; do
+  if command -v "$py" >/dev/null &&
+      "$py" -c 'import dbus, dbus.mainloop.glib; from gi.repository import GLib' 2>/dev/null; then
+    KEYRING_PY=$py
+    break
+  fi
+done
+export KEYRING_PY
+FAKE_TOKEN=eyJ-standin-service-token-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$PYTHON" -c 'import json, sys, time
+print(json.dumps({"access_token": sys.argv[1], "expiration": time.time() + 3600,
+                  "api_base_url": sys.argv[2]}))' "$FAKE_TOKEN" "$STANDIN_URL" >"$TEST_TMP/fake_secret.json"
+cat >"$TEST_TMP/with_service.sh" <<'EOF'
+# with_service.sh MODE CMD...: CMD once the stand-in service owns its name.
+mode=$1
+shift
+ready=$TEST_TMP/service-ready.$mode
+rm -f "$ready"
+"$KEYRING_PY" "$TESTS_DIR/standin/secret_service_standin.py" "$mode" \
+  "$TEST_TMP/fake_secret.json" "$ready" 2>>"$TEST_TMP/service.err" &
+for _ in $(seq 200); do
+  [ -e "$ready" ] && exec "$@"
+  sleep 0.05
+done
+echo "with_service.sh: the stand-in Secret Service did not start" >&2
+exit 99
+EOF
+
+# service_case NAME FUNCTION: t_case, or a skip without python3-dbus.
+service_case() {
+  if [ -n "$KEYRING_PY" ]; then
+    t_case "$@"
+  else
+    t_skip "$1" "python3-dbus or python3-gi is missing"
+  fi
+}
+
+# run_with_service MODE STDIN ARGS...: the helper on the stand-in's bus.
+run_with_service() {
+  local mode=$1 input=$2
+  shift 2
+  CARTO_AUTH_STORE=keyring _t_capture "$input" \
+    dbus-run-session -- bash "$TEST_TMP/with_service.sh" "$mode" "$CARTO_AUTH" "$@"
+  # The bus daemon's own complaints are not the helper's output.
+  ERR=$(printf '%s\n' "$ERR" | grep -v '^dbus-daemon\[' || true)
+}
+
+case_service_good() {
+  local before
+  before=$(standin_requests /oauth/token)
+  run_with_service good "$REQ" --debug get
+  assert_rc 0
+  assert_eq "$FAKE_TOKEN" "$(kv_get "$OUT" password)" "the stand-in service's token"
+  assert_contains "$ERR" "keyring: fast path: m2m token found" "read by the fast path"
+  assert_eq "$before" "$(standin_requests /oauth/token)" "no token request"
+}
+service_case "a second implementation of the encrypted session agrees (the stand-in service)" case_service_good
+
+# expect_refused MODE MESSAGE: a get against the stand-in in MODE fails
+# with exit 1 and MESSAGE, prints nothing, and asks for no new token.
+expect_refused() {
+  local mode=$1 message=$2 before
+  before=$(standin_requests /oauth/token)
+  run_with_service "$mode" "$REQ" get
+  assert_rc 1
+  assert_empty "$OUT" "nothing on stdout ($mode)"
+  assert_contains "$ERR" "$message" "the reason ($mode)"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "one line ($mode)"
+  assert_not_contains "$ERR" "$FAKE_TOKEN" "the token in the message"
+  assert_eq "$before" "$(standin_requests /oauth/token)" "not taken for 'not found' ($mode)"
+}
+
+case_service_cannot_encrypt() {
+  expect_refused plain-only "cannot encrypt secrets"
+  # libsecret's own path (every write, every git credential) would fall
+  # back to a plain session: refused there too.
+  run_with_service plain-only $'protocol=https\nhost=git.example.com\nusername=alice\npassword='"$GIT_PASSWORD"$'\n\n' store
+  assert_rc 1
+  assert_contains "$ERR" "cannot encrypt secrets" "libsecret's path refuses too"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "one line"
+}
+service_case "a Secret Service that cannot encrypt: refused, no fallback to plain" case_service_cannot_encrypt
+
+case_service_bad_answers() {
+  expect_refused wrong-type "value of type s, not a public key"
+  expect_refused peer-one "invalid Diffie-Hellman public value"
+  expect_refused peer-long "Diffie-Hellman public value of 129 bytes"
+  expect_refused iv-short "15-byte IV"
+  expect_refused ct-ragged "not a whole number of AES blocks"
+  expect_refused bad-pad "bad padding"
+}
+service_case "a Secret Service whose answers do not hold: exit 1, never 'not found'" case_service_bad_answers
 
 t_done
