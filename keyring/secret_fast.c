@@ -1,5 +1,5 @@
 /*
- * The keyring's fast path: a stored CARTO token read in five round trips.
+ * The keyring's fast path: a stored CARTO token read in three round trips.
  *
  * secret_store.c does everything through libsecret. Opening it creates
  * proxies for the service and the default collection (each costs several
@@ -16,18 +16,26 @@
  * an error) is left to secret_store_open, which starts the service, prompts
  * or explains. token_load then asks SearchItems; when exactly one unlocked
  * item matches (the normal case) it reads that item's attributes
- * (Properties.Get) and its secret over an encrypted session (OpenSession,
- * GetSecrets, then Close without waiting), and when nothing matches it says
- * so. Every other answer, and every other operation, goes to
- * secret_store.c, opened on first need, so the rules about locked items,
- * prompts and duplicates live in one place.
+ * (Properties.Get) and its secret (GetSecrets, then Close without waiting),
+ * and when nothing matches it says so. Every other answer, and every other
+ * operation, goes to secret_store.c, opened on first need, so the rules
+ * about locked items, prompts and duplicates live in one place.
  *
- * The session is "dh-ietf1024-sha256-aes128-cbc-pkcs7", as libsecret and
- * secret-tool use (secret_session.c): any process of this user may become
- * a monitor of the session bus, and with the "plain" algorithm it would
- * read the token there. A service that cannot encrypt, or whose answer
- * does not decrypt, is an error (CA_EKEYRING), never "not found" and never
- * a reason to fall back to plain. The plaintext is wiped after use.
+ * The secret travels over a "dh-ietf1024-sha256-aes128-cbc-pkcs7" session,
+ * as libsecret and secret-tool use (secret_session.c): any process of this
+ * user may become a monitor of the session bus, and with the "plain"
+ * algorithm it would read the token there. A service that cannot encrypt,
+ * or whose answer does not decrypt, is an error (CA_EKEYRING), never "not
+ * found" and never a reason to fall back to plain. The plaintext is wiped
+ * after use.
+ *
+ * The exchange costs the service two 1024-bit exponentiations, more than
+ * any message. So the calls that do not depend on each other travel
+ * together: our key pair is made while the bus connects, OpenSession goes
+ * with the Locked question (the service computes its half while we carry
+ * on), and the item's attributes go with GetSecrets (we compute our half
+ * of the key meanwhile): three round trips, where the five calls one after
+ * the other took five.
  */
 #include "keyring/secret_store.h"
 
@@ -49,9 +57,28 @@
 /* token_load's answer when this path cannot decide. */
 #define ASK_FULL 1
 
+/*
+ * A call whose answer is awaited later, so that independent calls travel
+ * together (see token_load). Answers arrive in the store's context, which
+ * is the thread default while a call is started; every call started is
+ * waited for before the store is done with it.
+ */
+struct pending {
+	const char *method;
+	GVariant *reply;
+	GError *err;
+	int started, done;
+};
+
 struct fast_store {
 	struct store base;
 	GDBusConnection *bus;
+	GMainContext *ctx;             /* where our calls' answers arrive */
+	struct secret_session *crypt;  /* our key pair for the next session */
+	unsigned char pub[SECRET_SESSION_PRIME_BYTES];  /* its public value */
+	size_t pub_len;
+	struct pending open;           /* its OpenSession (not started: none asked) */
+	int crypt_error;               /* no key pair: CA_EKEYRING */
 	struct store *full;  /* secret_store.c's store, opened on first need */
 	int interactive;
 };
@@ -79,8 +106,18 @@ static gboolean bus_too_slow(gpointer cancel)
 	return G_SOURCE_REMOVE;
 }
 
-/* The session bus connection (GLib's shared one), within CONNECT_MS. */
-static GDBusConnection *connect_bus(GError **err)
+/* Our key pair for the next session, unless there is one (or it failed). */
+static void session_keys(struct fast_store *fs)
+{
+	if (!fs->crypt && !fs->crypt_error)
+		fs->crypt_error = secret_session_new(&fs->crypt, fs->pub, &fs->pub_len);
+}
+
+/*
+ * The session bus connection (GLib's shared one), within CONNECT_MS. Our
+ * key pair for the first encrypted session is made while it connects.
+ */
+static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 {
 	GMainContext *ctx = g_main_context_new();
 	GCancellable *cancel = g_cancellable_new();
@@ -91,6 +128,7 @@ static GDBusConnection *connect_bus(GError **err)
 	g_source_set_callback(timer, bus_too_slow, cancel, NULL);
 	g_source_attach(timer, ctx);
 	g_bus_get(G_BUS_TYPE_SESSION, cancel, bus_ready, &w);
+	session_keys(fs);
 	while (!w.done)
 		g_main_context_iteration(ctx, TRUE);
 	g_source_destroy(timer);
@@ -105,51 +143,112 @@ static GDBusConnection *connect_bus(GError **err)
 	return w.bus;
 }
 
-/* A call to the Secret Service; NULL with *err set on any error. */
-static GVariant *call_err(GDBusConnection *bus, const char *path, const char *iface,
-	const char *method, GVariant *args, const char *reply_type, GError **err)
-{
-	GVariant *reply;
+/* ---- calls in flight ---- */
 
-	reply = g_dbus_connection_call_sync(bus, SECRETS_NAME, path, iface, method, args,
-		G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, err);
-	if (!reply)
-		ca_debug("keyring: fast path: %s: %s", method, (*err)->message);
-	return reply;
+static void pending_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct pending *p = data;
+
+	p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->err);
+	p->done = 1;
 }
 
-/* A call to the Secret Service; NULL on any error. */
-static GVariant *call(GDBusConnection *bus, const char *path, const char *iface,
-	const char *method, GVariant *args, const char *reply_type)
+static void call_start(struct pending *p, struct fast_store *fs, const char *path,
+	const char *iface, const char *method, GVariant *args, const char *reply_type)
 {
-	GError *err = NULL;
-	GVariant *reply = call_err(bus, path, iface, method, args, reply_type, &err);
+	p->method = method;
+	p->started = 1;
+	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, iface, method, args,
+		G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL,
+		pending_done, p);
+}
 
-	if (!reply)
-		g_error_free(err);
-	return reply;
+/* p's answer (NULL with p->err set on an error), once it came. */
+static GVariant *call_wait(struct pending *p, GMainContext *ctx)
+{
+	if (!p->started)
+		return NULL;
+	while (!p->done)
+		g_main_context_iteration(ctx, TRUE);
+	if (!p->reply)
+		ca_debug("keyring: fast path: %s: %s", p->method, p->err->message);
+	return p->reply;
+}
+
+static void pending_clear(struct pending *p, GMainContext *ctx)
+{
+	call_wait(p, ctx);
+	if (p->reply)
+		g_variant_unref(p->reply);
+	if (p->err)
+		g_error_free(p->err);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The session is only for this transfer; no need to wait for the answer. */
+static void close_session(struct fast_store *fs, const char *path)
+{
+	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
+		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+}
+
+/*
+ * Asks for an encrypted session without waiting for the answer: our key
+ * pair, then OpenSession. The service's half of the exchange (two 1024-bit
+ * exponentiations, most of the cost) then runs while we do other things.
+ */
+static void session_request(struct fast_store *fs)
+{
+	if (fs->open.started)
+		return;
+	session_keys(fs);
+	if (fs->crypt_error)
+		return;
+	call_start(&fs->open, fs, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
+		g_variant_new("(sv)", SECRET_SESSION_ALGORITHM,
+			g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, fs->pub, fs->pub_len, 1)), "(vo)");
+}
+
+/* Forgets the session asked for (closing it on the service): one transfer each. */
+static void session_drop(struct fast_store *fs)
+{
+	const char *path;
+
+	if (call_wait(&fs->open, fs->ctx)) {
+		g_variant_get_child(fs->open.reply, 1, "&o", &path);
+		close_session(fs, path);
+	}
+	pending_clear(&fs->open, fs->ctx);
+	secret_session_free(fs->crypt);
+	fs->crypt = NULL;
+	fs->crypt_error = 0;
 }
 
 /*
  * Whether the service runs and its default collection is there, unlocked:
  * one call to the default collection's alias path. Without an owner the bus
  * answers at once (no auto-start); any error sends the caller to the full
- * store, which starts the service or explains.
+ * store, which starts the service or explains. The encrypted session for a
+ * token read is asked for in the same round trip.
  */
-static int plainly_usable(GDBusConnection *bus)
+static int plainly_usable(struct fast_store *fs)
 {
-	GVariant *reply, *locked;
-	int usable;
+	struct pending get = { 0 };
+	GVariant *locked;
+	int usable = 0;
 
-	reply = call(bus, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
+	g_main_context_push_thread_default(fs->ctx);
+	call_start(&get, fs, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
-	if (!reply)
-		return 0;
-	g_variant_get(reply, "(v)", &locked);
-	usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
-		!g_variant_get_boolean(locked);
-	g_variant_unref(locked);
-	g_variant_unref(reply);
+	session_request(fs);
+	if (call_wait(&get, fs->ctx)) {
+		g_variant_get(get.reply, "(v)", &locked);
+		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
+			!g_variant_get_boolean(locked);
+		g_variant_unref(locked);
+	}
+	pending_clear(&get, fs->ctx);
+	g_main_context_pop_thread_default(fs->ctx);
 	return usable;
 }
 
@@ -189,48 +288,68 @@ static GVariant *search_attrs(const struct ca_config *id)
 	return g_variant_builder_end(&b);
 }
 
-/* The one unlocked item matching id: 0, CA_ENOTFOUND (none), or ASK_FULL. */
-static int find_item(char **out_path, struct fast_store *fs, const struct ca_config *id)
+/* From SearchItems' answer, the one unlocked item: 0, CA_ENOTFOUND (none), or ASK_FULL. */
+static int found_item(const char **out_path, GVariant *reply)
 {
-	GVariant *reply;
-	GVariantIter *unlocked, *locked;
-	const char *path = NULL;
-	gsize n_unlocked, n_locked;
+	GVariant *unlocked, *locked;
 	int error = ASK_FULL;
 
-	reply = call(fs->bus, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
-		g_variant_new("(@a{ss})", search_attrs(id)), "(aoao)");
 	if (!reply)
 		return ASK_FULL;
-	g_variant_get(reply, "(aoao)", &unlocked, &locked);
-	n_unlocked = g_variant_iter_n_children(unlocked);
-	n_locked = g_variant_iter_n_children(locked);
-	if (!n_unlocked && !n_locked) {
+	unlocked = g_variant_get_child_value(reply, 0);
+	locked = g_variant_get_child_value(reply, 1);
+	if (!g_variant_n_children(unlocked) && !g_variant_n_children(locked)) {
 		error = CA_ENOTFOUND;
-	} else if (n_unlocked == 1 && !n_locked && g_variant_iter_next(unlocked, "&o", &path)) {
-		*out_path = g_strdup(path);
+	} else if (g_variant_n_children(unlocked) == 1 && !g_variant_n_children(locked)) {
+		g_variant_get_child(unlocked, 0, "&o", out_path);  /* lives as long as reply */
 		error = 0;
 	}
-	g_variant_iter_free(unlocked);
-	g_variant_iter_free(locked);
-	g_variant_unref(reply);
+	g_variant_unref(unlocked);
+	g_variant_unref(locked);
 	return error;
 }
 
-/* The item's attributes as a GHashTable of strings, or NULL. */
-static GHashTable *item_attributes(struct fast_store *fs, const char *item)
+/*
+ * From OpenSession's answer, the service's public value (a new reference)
+ * and the session's path. ASK_FULL when the call failed for a reason of the
+ * bus (libsecret then decides); CA_EKEYRING when the service cannot
+ * encrypt or answered with something that is not a public value.
+ */
+static int session_opened(GVariant **out_peer, const char **out_path, struct pending *open,
+	GMainContext *ctx)
 {
-	GVariant *reply, *attrs;
+	GVariant *reply = call_wait(open, ctx), *output;
+
+	if (!reply) {
+		if (g_error_matches(open->err, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
+			return ca_error(CA_EKEYRING,
+				"the Secret Service cannot encrypt secrets (no %s session), and carto-auth does not read them in clear; use CARTO_AUTH_STORE=file",
+				SECRET_SESSION_ALGORITHM);
+		return ASK_FULL;
+	}
+	g_variant_get(reply, "(v&o)", &output, out_path);
+	if (!g_variant_is_of_type(output, G_VARIANT_TYPE_BYTESTRING)) {
+		ca_error(CA_EKEYRING,
+			"the Secret Service answered an encrypted session request with a value of type %s, not a public key",
+			g_variant_get_type_string(output));
+		g_variant_unref(output);
+		return CA_EKEYRING;
+	}
+	*out_peer = output;
+	return 0;
+}
+
+/* The item's attributes from Properties.Get's answer, as a GHashTable of strings, or NULL. */
+static GHashTable *item_attributes(GVariant *reply)
+{
+	GVariant *attrs;
 	GVariantIter it;
 	const char *key, *value;
-	GHashTable *out;
+	GHashTable *out = NULL;
 
-	reply = call(fs->bus, item, PROPS_IFACE, "Get",
-		g_variant_new("(ss)", "org.freedesktop.Secret.Item", "Attributes"), "(v)");
 	if (!reply)
 		return NULL;
 	g_variant_get(reply, "(v)", &attrs);
-	out = NULL;
 	if (g_variant_is_of_type(attrs, G_VARIANT_TYPE("a{ss}"))) {
 		out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		g_variant_iter_init(&it, attrs);
@@ -238,128 +357,94 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 			g_hash_table_insert(out, g_strdup(key), g_strdup(value));
 	}
 	g_variant_unref(attrs);
-	g_variant_unref(reply);
 	return out;
 }
 
-/* The session (OpenSession's reply) is only for one transfer; no need to wait. */
-static void close_session(struct fast_store *fs, GVariant *session)
+/* Decrypts item's secret from GetSecrets' answer and parses it; wipes the plaintext. */
+static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
+	const char *item, GHashTable *attrs)
 {
-	const char *path;
+	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
+	const guchar *iv_data, *ct_data;
+	gsize iv_len = 0, ct_len = 0;
+	unsigned char *plain = NULL;
+	size_t len = 0;
+	int error = ASK_FULL;
 
-	g_variant_get_child(session, 1, "&o", &path);
-	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
-		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+	secrets = g_variant_get_child_value(reply, 0);
+	value = g_variant_lookup_value(secrets, item, G_VARIANT_TYPE("(oayays)"));
+	if (value) {
+		iv = g_variant_get_child_value(value, 1);
+		ct = g_variant_get_child_value(value, 2);
+		iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
+		ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
+		error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
+		if (!error)
+			error = len && !secret_store_token_parse(out, (const char *)plain, len, attrs) ?
+				0 : ASK_FULL;
+		secret_session_plain_free(plain, len);
+		g_variant_unref(iv);
+		g_variant_unref(ct);
+		g_variant_unref(value);
+	}
+	g_variant_unref(secrets);
+	return error;
 }
 
 /*
- * Opens an encrypted transfer session: our Diffie-Hellman public value out,
- * the service's back. ASK_FULL when the call fails for a reason of the bus
- * (libsecret then decides); CA_EKEYRING when the service cannot encrypt or
- * answers with something that is not a public value.
+ * The token in the one unlocked item that matches id, over an encrypted
+ * session: 0, CA_ENOTFOUND, CA_EKEYRING, or ASK_FULL. Two round trips:
+ * SearchItems (while the session asked for at opening is being set up),
+ * then the item's attributes and GetSecrets together, our half of the key
+ * computed meanwhile.
  */
-static int open_session(GVariant **out_reply, struct secret_session **out_crypt,
-	struct fast_store *fs)
+static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_config *id)
 {
-	struct secret_session *crypt = NULL;
-	unsigned char pub[SECRET_SESSION_PRIME_BYTES];
-	GVariant *reply = NULL, *output = NULL;
-	GError *err = NULL;
-	const guchar *peer;
+	struct pending search = { 0 }, attrs_call = { 0 }, secret = { 0 };
+	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
+	const guchar *peer_data;
+	GVariant *peer = NULL;
+	GHashTable *attrs = NULL;
 	gsize peer_len = 0;
-	size_t pub_len = 0;
-	int error;
+	int error, crypt_error;
 
-	if ((error = secret_session_new(&crypt, pub, &pub_len)))
-		return error;
-	reply = call_err(fs->bus, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
-		g_variant_new("(sv)", SECRET_SESSION_ALGORITHM,
-			g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, pub, pub_len, 1)), "(vo)", &err);
-	if (!reply) {
-		if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
-			error = ca_error(CA_EKEYRING,
-				"the Secret Service cannot encrypt secrets (no %s session), and carto-auth does not read them in clear; use CARTO_AUTH_STORE=file",
-				SECRET_SESSION_ALGORITHM);
-		else
-			error = ASK_FULL;
-		g_error_free(err);
+	call_start(&search, fs, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
+		g_variant_new("(@a{ss})", search_attrs(id)), "(aoao)");
+	if (!fs->open.started) {
+		/* Used already, or no key pair at opening: ask again (for a fresh message). */
+		session_drop(fs);
+		session_request(fs);
+	}
+	error = found_item(&item, call_wait(&search, fs->ctx));
+	crypt_error = fs->crypt_error ? fs->crypt_error :
+		session_opened(&peer, &session_path, &fs->open, fs->ctx);
+	if (error)  /* nothing to read (or not ours to decide) */
 		goto out;
-	}
-	g_variant_get_child(reply, 0, "v", &output);
-	if (!g_variant_is_of_type(output, G_VARIANT_TYPE_BYTESTRING)) {
-		error = ca_error(CA_EKEYRING,
-			"the Secret Service answered an encrypted session request with a value of type %s, not a public key",
-			g_variant_get_type_string(output));
+	if ((error = crypt_error))
 		goto out;
-	}
-	peer = g_variant_get_fixed_array(output, &peer_len, 1);
-	error = secret_session_agree(crypt, peer, peer_len);
-out:
-	if (output)
-		g_variant_unref(output);
-	if (error) {
-		if (reply) {
-			close_session(fs, reply);
-			g_variant_unref(reply);
-		}
-		secret_session_free(crypt);
-		return error;
-	}
-	*out_reply = reply;
-	*out_crypt = crypt;
-	return 0;
-}
 
-/* Reads the item's secret over an encrypted session; wipes the plaintext. */
-static int read_token(struct ca_token *out, struct fast_store *fs, const char *item,
-	GHashTable *attrs)
-{
-	struct secret_session *crypt = NULL;
-	GVariant *session = NULL, *reply = NULL, *secrets = NULL, *value = NULL;
-	GVariant *iv = NULL, *ct = NULL;
-	const char *session_path, *items[] = { item, NULL };
-	unsigned char *plain = NULL;
-	const guchar *iv_data, *ct_data;
-	gsize iv_len = 0, ct_len = 0;
-	size_t len = 0;
-	int error;
-
-	if ((error = open_session(&session, &crypt, fs)))
-		return error;
-	error = ASK_FULL;
-	g_variant_get_child(session, 1, "&o", &session_path);
-	reply = call(fs->bus, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
+	items[0] = item;
+	call_start(&attrs_call, fs, item, PROPS_IFACE, "Get",
+		g_variant_new("(ss)", "org.freedesktop.Secret.Item", "Attributes"), "(v)");
+	call_start(&secret, fs, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
 		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
-	close_session(fs, session);
-	if (!reply)
-		goto out;
-	secrets = g_variant_get_child_value(reply, 0);
-	value = g_variant_lookup_value(secrets, item, G_VARIANT_TYPE("(oayays)"));
-	if (!value)
-		goto out;
-	iv = g_variant_get_child_value(value, 1);
-	ct = g_variant_get_child_value(value, 2);
-	iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
-	ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
-	if ((error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len)))
+	peer_data = g_variant_get_fixed_array(peer, &peer_len, 1);
+	if ((error = secret_session_agree(fs->crypt, peer_data, peer_len)))
 		goto out;
 	error = ASK_FULL;
-	if (len)
-		error = secret_store_token_parse(out, (const char *)plain, len, attrs) ? ASK_FULL : 0;
+	if (!(attrs = item_attributes(call_wait(&attrs_call, fs->ctx))) ||
+	    !call_wait(&secret, fs->ctx))
+		goto out;
+	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs);
 out:
-	secret_session_plain_free(plain, len);
-	secret_session_free(crypt);
-	if (iv)
-		g_variant_unref(iv);
-	if (ct)
-		g_variant_unref(ct);
-	if (value)
-		g_variant_unref(value);
-	if (secrets)
-		g_variant_unref(secrets);
-	if (reply)
-		g_variant_unref(reply);
-	g_variant_unref(session);
+	if (attrs)
+		g_hash_table_unref(attrs);
+	if (peer)
+		g_variant_unref(peer);
+	pending_clear(&secret, fs->ctx);
+	pending_clear(&attrs_call, fs->ctx);
+	pending_clear(&search, fs->ctx);
+	session_drop(fs);
 	return error;
 }
 
@@ -367,18 +452,11 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
-	GHashTable *attrs = NULL;
-	char *item = NULL;
 	int error;
 
-	error = find_item(&item, fs, id);
-	if (!error) {
-		attrs = item_attributes(fs, item);
-		error = attrs ? read_token(out, fs, item, attrs) : ASK_FULL;
-	}
-	if (attrs)
-		g_hash_table_unref(attrs);
-	g_free(item);
+	g_main_context_push_thread_default(fs->ctx);
+	error = read_token(out, fs, id);
+	g_main_context_pop_thread_default(fs->ctx);
 	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: %s token %s", ca_mode_name(id->mode),
 			error ? "not stored" : "found");
@@ -457,6 +535,11 @@ static void fast_free(struct store *s)
 	if (!fs)
 		return;
 	store_free(fs->full);
+	if (fs->ctx) {
+		session_drop(fs);
+		g_main_context_unref(fs->ctx);
+	}
+	secret_session_free(fs->crypt);  /* made while connecting */
 	if (fs->bus)
 		g_object_unref(fs->bus);
 	ca_free(fs);
@@ -487,7 +570,7 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
 	fs->interactive = cfg->interactive;
-	if (!(fs->bus = connect_bus(&err))) {
+	if (!(fs->bus = connect_bus(&err, fs))) {
 		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			error = ca_error(CA_EKEYRING, "cannot connect to the session bus: no answer within %d s",
 				CONNECT_MS / 1000);
@@ -497,7 +580,8 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 		fast_free(&fs->base);
 		return error;
 	}
-	if (!plainly_usable(fs->bus)) {
+	fs->ctx = g_main_context_new();
+	if (!plainly_usable(fs)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
 		return secret_store_open(out, cfg);
