@@ -1,5 +1,5 @@
 /*
- * The keyring's fast path: a stored CARTO token read in three round trips.
+ * The keyring's fast path: a stored CARTO token read in two round trips.
  *
  * secret_store.c does everything through libsecret. Opening it creates
  * proxies for the service and the default collection (each costs several
@@ -31,11 +31,12 @@
  *
  * The exchange costs the service two 1024-bit exponentiations, more than
  * any message. So the calls that do not depend on each other travel
- * together: our key pair is made while the bus connects, OpenSession goes
- * with the Locked question (the service computes its half while we carry
- * on), and the item's attributes go with GetSecrets (we compute our half
- * of the key meanwhile): three round trips, where the five calls one after
- * the other took five.
+ * together: our key pair is made while the bus connects; opening sends the
+ * Locked question, OpenSession and the SearchItems a read of this
+ * identity's token will want (the service computes its half of the key
+ * while we carry on); a read then sends the item's attributes and
+ * GetSecrets together and computes our half meanwhile. Two round trips,
+ * where the five calls one after the other took five.
  */
 #include "keyring/secret_store.h"
 
@@ -79,6 +80,8 @@ struct fast_store {
 	size_t pub_len;
 	struct pending open;           /* its OpenSession (not started: none asked) */
 	int crypt_error;               /* no key pair: CA_EKEYRING */
+	GVariant *searched;            /* the attributes of the search asked for */
+	struct pending search;         /* its SearchItems (not started: none asked) */
 	struct store *full;  /* secret_store.c's store, opened on first need */
 	int interactive;
 };
@@ -224,14 +227,55 @@ static void session_drop(struct fast_store *fs)
 	fs->crypt_error = 0;
 }
 
+static GVariant *search_attrs(const struct ca_config *id)
+{
+	GHashTable *attrs = secret_store_token_identity(id);
+	GVariantBuilder b;
+	GHashTableIter it;
+	gpointer key, value;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_TOKEN_SCHEMA);
+	g_hash_table_iter_init(&it, attrs);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		g_variant_builder_add(&b, "{ss}", (const char *)key, (const char *)value);
+	g_hash_table_unref(attrs);
+	return g_variant_builder_end(&b);
+}
+
+/* Forgets the search asked for: its answer is good for one read. */
+static void search_drop(struct fast_store *fs)
+{
+	pending_clear(&fs->search, fs->ctx);
+	if (fs->searched)
+		g_variant_unref(fs->searched);
+	fs->searched = NULL;
+}
+
+/* Asks SearchItems for id's token, unless it was asked for these attributes already. */
+static void search_request(struct fast_store *fs, const struct ca_config *id)
+{
+	GVariant *attrs = g_variant_ref_sink(search_attrs(id));
+
+	if (fs->search.started && g_variant_equal(attrs, fs->searched)) {
+		g_variant_unref(attrs);
+		return;
+	}
+	search_drop(fs);
+	fs->searched = attrs;
+	call_start(&fs->search, fs, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
+		g_variant_new("(@a{ss})", attrs), "(aoao)");
+}
+
 /*
  * Whether the service runs and its default collection is there, unlocked:
  * one call to the default collection's alias path. Without an owner the bus
  * answers at once (no auto-start); any error sends the caller to the full
- * store, which starts the service or explains. The encrypted session for a
- * token read is asked for in the same round trip.
+ * store, which starts the service or explains. The encrypted session and
+ * the search for cfg's token, which a read will want next, are asked for
+ * in the same round trip.
  */
-static int plainly_usable(struct fast_store *fs)
+static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 {
 	struct pending get = { 0 };
 	GVariant *locked;
@@ -241,6 +285,7 @@ static int plainly_usable(struct fast_store *fs)
 	call_start(&get, fs, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
 	session_request(fs);
+	search_request(fs, cfg);
 	if (call_wait(&get, fs->ctx)) {
 		g_variant_get(get.reply, "(v)", &locked);
 		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
@@ -271,22 +316,6 @@ static int full_store(struct store **out, struct fast_store *fs)
 }
 
 /* ---- reading a token ---- */
-
-static GVariant *search_attrs(const struct ca_config *id)
-{
-	GHashTable *attrs = secret_store_token_identity(id);
-	GVariantBuilder b;
-	GHashTableIter it;
-	gpointer key, value;
-
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_TOKEN_SCHEMA);
-	g_hash_table_iter_init(&it, attrs);
-	while (g_hash_table_iter_next(&it, &key, &value))
-		g_variant_builder_add(&b, "{ss}", (const char *)key, (const char *)value);
-	g_hash_table_unref(attrs);
-	return g_variant_builder_end(&b);
-}
 
 /* From SearchItems' answer, the one unlocked item: 0, CA_ENOTFOUND (none), or ASK_FULL. */
 static int found_item(const char **out_path, GVariant *reply)
@@ -393,14 +422,14 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
 
 /*
  * The token in the one unlocked item that matches id, over an encrypted
- * session: 0, CA_ENOTFOUND, CA_EKEYRING, or ASK_FULL. Two round trips:
- * SearchItems (while the session asked for at opening is being set up),
- * then the item's attributes and GetSecrets together, our half of the key
- * computed meanwhile.
+ * session: 0, CA_ENOTFOUND, CA_EKEYRING, or ASK_FULL. The search and the
+ * session were usually asked for when the store was opened; one more round
+ * trip asks for the item's attributes and GetSecrets together, our half of
+ * the key computed meanwhile.
  */
 static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_config *id)
 {
-	struct pending search = { 0 }, attrs_call = { 0 }, secret = { 0 };
+	struct pending attrs_call = { 0 }, secret = { 0 };
 	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
 	const guchar *peer_data;
 	GVariant *peer = NULL;
@@ -408,14 +437,13 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	gsize peer_len = 0;
 	int error, crypt_error;
 
-	call_start(&search, fs, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
-		g_variant_new("(@a{ss})", search_attrs(id)), "(aoao)");
+	search_request(fs, id);  /* usually asked for when the store was opened */
 	if (!fs->open.started) {
 		/* Used already, or no key pair at opening: ask again (for a fresh message). */
 		session_drop(fs);
 		session_request(fs);
 	}
-	error = found_item(&item, call_wait(&search, fs->ctx));
+	error = found_item(&item, call_wait(&fs->search, fs->ctx));
 	crypt_error = fs->crypt_error ? fs->crypt_error :
 		session_opened(&peer, &session_path, &fs->open, fs->ctx);
 	if (error)  /* nothing to read (or not ours to decide) */
@@ -443,7 +471,7 @@ out:
 		g_variant_unref(peer);
 	pending_clear(&secret, fs->ctx);
 	pending_clear(&attrs_call, fs->ctx);
-	pending_clear(&search, fs->ctx);
+	search_drop(fs);
 	session_drop(fs);
 	return error;
 }
@@ -536,6 +564,7 @@ static void fast_free(struct store *s)
 		return;
 	store_free(fs->full);
 	if (fs->ctx) {
+		search_drop(fs);
 		session_drop(fs);
 		g_main_context_unref(fs->ctx);
 	}
@@ -581,7 +610,7 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 		return error;
 	}
 	fs->ctx = g_main_context_new();
-	if (!plainly_usable(fs)) {
+	if (!plainly_usable(fs, cfg)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
 		return secret_store_open(out, cfg);

@@ -31,8 +31,10 @@ int secret_store_open(struct store **out, const struct ca_config *cfg);
 
 /*
  * The same store behind the fast path for token reads (secret_fast.c):
- * opening costs three direct calls when the service runs with its default
- * collection unlocked, and secret_store_open otherwise.
+ * opening costs one round trip of direct calls when the service runs with
+ * its default collection unlocked (and asks in advance for the encrypted
+ * session and the search a read of cfg's token will want), and
+ * secret_store_open otherwise.
  */
 int secret_fast_open(struct store **out, const struct ca_config *cfg);
 
