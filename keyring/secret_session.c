@@ -299,6 +299,10 @@ int secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_s
 		return ca_error(CA_EKEYRING,
 			"the Secret Service sent a secret of %zu bytes, not a whole number of AES blocks",
 			ct_len);
+	if (ct_len > SECRET_SESSION_MAX_SECRET)
+		return ca_error(CA_EKEYRING,
+			"the Secret Service sent a secret of %zu bytes, more than %d",
+			ct_len, SECRET_SESSION_MAX_SECRET);
 	if ((error = cipher_open(&h, s, iv)))
 		return error;
 	/* One spare byte, so a text secret can be read as a C string. */

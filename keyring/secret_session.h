@@ -23,6 +23,7 @@
 #define SECRET_SESSION_PRIME_BYTES 128  /* a public value is at most this */
 #define SECRET_SESSION_KEY_BYTES 16
 #define SECRET_SESSION_BLOCK 16          /* AES block and IV length */
+#define SECRET_SESSION_MAX_SECRET 1048576 /* a token's secret is a few KiB */
 
 struct secret_session;
 
@@ -42,7 +43,8 @@ int secret_session_agree(struct secret_session *s, const unsigned char *peer, si
 
 /*
  * Decrypts a secret: iv must be SECRET_SESSION_BLOCK bytes, the ciphertext
- * a non-empty multiple of it, and the padding valid. out gets the
+ * a non-empty multiple of it no longer than SECRET_SESSION_MAX_SECRET, and
+ * the padding valid. out gets the
  * plaintext in secure memory (free it with secret_session_plain_free) and
  * out_len its length; CA_EKEYRING with a message otherwise.
  */

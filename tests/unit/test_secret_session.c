@@ -254,6 +254,10 @@ static void test_decrypt_checks_lengths_and_padding(void **state)
 	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 0), CA_EKEYRING);
 	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 15), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "not a whole number of AES blocks"));
+	/* Nothing that size is read (or allocated): the length alone is refused. */
+	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct,
+		SECRET_SESSION_MAX_SECRET + 16), CA_EKEYRING);
+	assert_non_null(strstr(ca_error_message(), "more than"));
 	/* Flipping the IV's last byte's top bit makes the pad byte 0x8b: never valid. */
 	iv[15] ^= 0x80;
 	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, ct_len), CA_EKEYRING);
