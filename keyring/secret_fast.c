@@ -1,5 +1,5 @@
 /*
- * The keyring's fast path: a stored CARTO token read in five round trips.
+ * The keyring's fast path: a stored CARTO token read in two round trips.
  *
  * secret_store.c does everything through libsecret. Opening it creates
  * proxies for the service and the default collection (each costs several
@@ -16,20 +16,31 @@
  * an error) is left to secret_store_open, which starts the service, prompts
  * or explains. token_load then asks SearchItems; when exactly one unlocked
  * item matches (the normal case) it reads that item's attributes
- * (Properties.Get) and its secret over a "plain" session (OpenSession,
- * GetSecrets, then Close without waiting), and when nothing matches it says
- * so. Every other answer, and every other operation, goes to
- * secret_store.c, opened on first need, so the rules about locked items,
- * prompts and duplicates live in one place.
+ * (Properties.Get) and its secret (GetSecrets, then Close without waiting),
+ * and when nothing matches it says so. Every other answer, and every other
+ * operation, goes to secret_store.c, opened on first need, so the rules
+ * about locked items, prompts and duplicates live in one place.
  *
- * The "plain" algorithm is part of the Secret Service API and supported by
- * every implementation; the secret crosses the local session bus, which
- * only this user (and root) can read, as they can read the unlocked keyring
- * itself. The bytes we receive are wiped after use; GDBus's own message
- * buffers are not ours to wipe.
+ * The secret travels over a "dh-ietf1024-sha256-aes128-cbc-pkcs7" session,
+ * as libsecret and secret-tool use (secret_session.c): any process of this
+ * user may become a monitor of the session bus, and with the "plain"
+ * algorithm it would read the token there. A service that cannot encrypt,
+ * or whose answer does not decrypt, is an error (CA_EKEYRING), never "not
+ * found" and never a reason to fall back to plain. The plaintext is wiped
+ * after use.
+ *
+ * The exchange costs the service two 1024-bit exponentiations, more than
+ * any message. So the calls that do not depend on each other travel
+ * together: our key pair is made while the bus connects; opening sends the
+ * Locked question, OpenSession and the SearchItems a read of this
+ * identity's token will want (the service computes its half of the key
+ * while we carry on); a read then sends the item's attributes and
+ * GetSecrets together and computes our half meanwhile. Two round trips,
+ * where the five calls one after the other took five.
  */
 #include "keyring/secret_store.h"
 
+#include "keyring/secret_session.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -47,9 +58,30 @@
 /* token_load's answer when this path cannot decide. */
 #define ASK_FULL 1
 
+/*
+ * A call whose answer is awaited later, so that independent calls travel
+ * together (see token_load). Answers arrive in the store's context, which
+ * is the thread default while a call is started; every call started is
+ * waited for before the store is done with it.
+ */
+struct pending {
+	const char *method;
+	GVariant *reply;
+	GError *err;
+	int started, done;
+};
+
 struct fast_store {
 	struct store base;
 	GDBusConnection *bus;
+	GMainContext *ctx;             /* where our calls' answers arrive */
+	struct secret_session *crypt;  /* our key pair for the next session */
+	unsigned char pub[SECRET_SESSION_PRIME_BYTES];  /* its public value */
+	size_t pub_len;
+	struct pending open;           /* its OpenSession (not started: none asked) */
+	int crypt_error;               /* no key pair: CA_EKEYRING */
+	GVariant *searched;            /* the attributes of the search asked for */
+	struct pending search;         /* its SearchItems (not started: none asked) */
 	struct store *full;  /* secret_store.c's store, opened on first need */
 	int interactive;
 };
@@ -77,8 +109,18 @@ static gboolean bus_too_slow(gpointer cancel)
 	return G_SOURCE_REMOVE;
 }
 
-/* The session bus connection (GLib's shared one), within CONNECT_MS. */
-static GDBusConnection *connect_bus(GError **err)
+/* Our key pair for the next session, unless there is one (or it failed). */
+static void session_keys(struct fast_store *fs)
+{
+	if (!fs->crypt && !fs->crypt_error)
+		fs->crypt_error = secret_session_new(&fs->crypt, fs->pub, &fs->pub_len);
+}
+
+/*
+ * The session bus connection (GLib's shared one), within CONNECT_MS. Our
+ * key pair for the first encrypted session is made while it connects.
+ */
+static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 {
 	GMainContext *ctx = g_main_context_new();
 	GCancellable *cancel = g_cancellable_new();
@@ -89,6 +131,7 @@ static GDBusConnection *connect_bus(GError **err)
 	g_source_set_callback(timer, bus_too_slow, cancel, NULL);
 	g_source_attach(timer, ctx);
 	g_bus_get(G_BUS_TYPE_SESSION, cancel, bus_ready, &w);
+	session_keys(fs);
 	while (!w.done)
 		g_main_context_iteration(ctx, TRUE);
 	g_source_destroy(timer);
@@ -103,42 +146,154 @@ static GDBusConnection *connect_bus(GError **err)
 	return w.bus;
 }
 
-/* A call to the Secret Service (or to dest, when given); NULL on any error. */
-static GVariant *call(GDBusConnection *bus, const char *dest, const char *path,
+/* ---- calls in flight ---- */
+
+static void pending_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct pending *p = data;
+
+	p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->err);
+	p->done = 1;
+}
+
+static void call_start(struct pending *p, struct fast_store *fs, const char *path,
 	const char *iface, const char *method, GVariant *args, const char *reply_type)
 {
-	GError *err = NULL;
-	GVariant *reply;
+	p->method = method;
+	p->started = 1;
+	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, iface, method, args,
+		G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL,
+		pending_done, p);
+}
 
-	reply = g_dbus_connection_call_sync(bus, dest ? dest : SECRETS_NAME, path, iface, method,
-		args, G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, &err);
-	if (!reply) {
-		ca_debug("keyring: fast path: %s: %s", method, err->message);
-		g_error_free(err);
+/* p's answer (NULL with p->err set on an error), once it came. */
+static GVariant *call_wait(struct pending *p, GMainContext *ctx)
+{
+	if (!p->started)
+		return NULL;
+	while (!p->done)
+		g_main_context_iteration(ctx, TRUE);
+	if (!p->reply)
+		ca_debug("keyring: fast path: %s: %s", p->method, p->err->message);
+	return p->reply;
+}
+
+static void pending_clear(struct pending *p, GMainContext *ctx)
+{
+	call_wait(p, ctx);
+	if (p->reply)
+		g_variant_unref(p->reply);
+	if (p->err)
+		g_error_free(p->err);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The session is only for this transfer; no need to wait for the answer. */
+static void close_session(struct fast_store *fs, const char *path)
+{
+	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
+		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+}
+
+/*
+ * Asks for an encrypted session without waiting for the answer: our key
+ * pair, then OpenSession. The service's half of the exchange (two 1024-bit
+ * exponentiations, most of the cost) then runs while we do other things.
+ */
+static void session_request(struct fast_store *fs)
+{
+	if (fs->open.started)
+		return;
+	session_keys(fs);
+	if (fs->crypt_error)
+		return;
+	call_start(&fs->open, fs, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
+		g_variant_new("(sv)", SECRET_SESSION_ALGORITHM,
+			g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, fs->pub, fs->pub_len, 1)), "(vo)");
+}
+
+/* Forgets the session asked for (closing it on the service): one transfer each. */
+static void session_drop(struct fast_store *fs)
+{
+	const char *path;
+
+	if (call_wait(&fs->open, fs->ctx)) {
+		g_variant_get_child(fs->open.reply, 1, "&o", &path);
+		close_session(fs, path);
 	}
-	return reply;
+	pending_clear(&fs->open, fs->ctx);
+	secret_session_free(fs->crypt);
+	fs->crypt = NULL;
+	fs->crypt_error = 0;
+}
+
+static GVariant *search_attrs(const struct ca_config *id)
+{
+	GHashTable *attrs = secret_store_token_identity(id);
+	GVariantBuilder b;
+	GHashTableIter it;
+	gpointer key, value;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_TOKEN_SCHEMA);
+	g_hash_table_iter_init(&it, attrs);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		g_variant_builder_add(&b, "{ss}", (const char *)key, (const char *)value);
+	g_hash_table_unref(attrs);
+	return g_variant_builder_end(&b);
+}
+
+/* Forgets the search asked for: its answer is good for one read. */
+static void search_drop(struct fast_store *fs)
+{
+	pending_clear(&fs->search, fs->ctx);
+	if (fs->searched)
+		g_variant_unref(fs->searched);
+	fs->searched = NULL;
+}
+
+/* Asks SearchItems for id's token, unless it was asked for these attributes already. */
+static void search_request(struct fast_store *fs, const struct ca_config *id)
+{
+	GVariant *attrs = g_variant_ref_sink(search_attrs(id));
+
+	if (fs->search.started && g_variant_equal(attrs, fs->searched)) {
+		g_variant_unref(attrs);
+		return;
+	}
+	search_drop(fs);
+	fs->searched = attrs;
+	call_start(&fs->search, fs, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
+		g_variant_new("(@a{ss})", attrs), "(aoao)");
 }
 
 /*
  * Whether the service runs and its default collection is there, unlocked:
  * one call to the default collection's alias path. Without an owner the bus
  * answers at once (no auto-start); any error sends the caller to the full
- * store, which starts the service or explains.
+ * store, which starts the service or explains. The encrypted session and
+ * the search for cfg's token, which a read will want next, are asked for
+ * in the same round trip.
  */
-static int plainly_usable(GDBusConnection *bus)
+static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 {
-	GVariant *reply, *locked;
-	int usable;
+	struct pending get = { 0 };
+	GVariant *locked;
+	int usable = 0;
 
-	reply = call(bus, NULL, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
+	g_main_context_push_thread_default(fs->ctx);
+	call_start(&get, fs, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
-	if (!reply)
-		return 0;
-	g_variant_get(reply, "(v)", &locked);
-	usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
-		!g_variant_get_boolean(locked);
-	g_variant_unref(locked);
-	g_variant_unref(reply);
+	session_request(fs);
+	search_request(fs, cfg);
+	if (call_wait(&get, fs->ctx)) {
+		g_variant_get(get.reply, "(v)", &locked);
+		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
+			!g_variant_get_boolean(locked);
+		g_variant_unref(locked);
+	}
+	pending_clear(&get, fs->ctx);
+	g_main_context_pop_thread_default(fs->ctx);
 	return usable;
 }
 
@@ -162,64 +317,68 @@ static int full_store(struct store **out, struct fast_store *fs)
 
 /* ---- reading a token ---- */
 
-static GVariant *search_attrs(const struct ca_config *id)
+/* From SearchItems' answer, the one unlocked item: 0, CA_ENOTFOUND (none), or ASK_FULL. */
+static int found_item(const char **out_path, GVariant *reply)
 {
-	GHashTable *attrs = secret_store_token_identity(id);
-	GVariantBuilder b;
-	GHashTableIter it;
-	gpointer key, value;
-
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_TOKEN_SCHEMA);
-	g_hash_table_iter_init(&it, attrs);
-	while (g_hash_table_iter_next(&it, &key, &value))
-		g_variant_builder_add(&b, "{ss}", (const char *)key, (const char *)value);
-	g_hash_table_unref(attrs);
-	return g_variant_builder_end(&b);
-}
-
-/* The one unlocked item matching id: 0, CA_ENOTFOUND (none), or ASK_FULL. */
-static int find_item(char **out_path, struct fast_store *fs, const struct ca_config *id)
-{
-	GVariant *reply;
-	GVariantIter *unlocked, *locked;
-	const char *path = NULL;
-	gsize n_unlocked, n_locked;
+	GVariant *unlocked, *locked;
 	int error = ASK_FULL;
 
-	reply = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "SearchItems",
-		g_variant_new("(@a{ss})", search_attrs(id)), "(aoao)");
 	if (!reply)
 		return ASK_FULL;
-	g_variant_get(reply, "(aoao)", &unlocked, &locked);
-	n_unlocked = g_variant_iter_n_children(unlocked);
-	n_locked = g_variant_iter_n_children(locked);
-	if (!n_unlocked && !n_locked) {
+	unlocked = g_variant_get_child_value(reply, 0);
+	locked = g_variant_get_child_value(reply, 1);
+	if (!g_variant_n_children(unlocked) && !g_variant_n_children(locked)) {
 		error = CA_ENOTFOUND;
-	} else if (n_unlocked == 1 && !n_locked && g_variant_iter_next(unlocked, "&o", &path)) {
-		*out_path = g_strdup(path);
+	} else if (g_variant_n_children(unlocked) == 1 && !g_variant_n_children(locked)) {
+		g_variant_get_child(unlocked, 0, "&o", out_path);  /* lives as long as reply */
 		error = 0;
 	}
-	g_variant_iter_free(unlocked);
-	g_variant_iter_free(locked);
-	g_variant_unref(reply);
+	g_variant_unref(unlocked);
+	g_variant_unref(locked);
 	return error;
 }
 
-/* The item's attributes as a GHashTable of strings, or NULL. */
-static GHashTable *item_attributes(struct fast_store *fs, const char *item)
+/*
+ * From OpenSession's answer, the service's public value (a new reference)
+ * and the session's path. ASK_FULL when the call failed for a reason of the
+ * bus (libsecret then decides); CA_EKEYRING when the service cannot
+ * encrypt or answered with something that is not a public value.
+ */
+static int session_opened(GVariant **out_peer, const char **out_path, struct pending *open,
+	GMainContext *ctx)
 {
-	GVariant *reply, *attrs;
+	GVariant *reply = call_wait(open, ctx), *output;
+
+	if (!reply) {
+		if (g_error_matches(open->err, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
+			return ca_error(CA_EKEYRING,
+				"the Secret Service cannot encrypt secrets (no %s session), and carto-auth does not read them in clear; use CARTO_AUTH_STORE=file",
+				SECRET_SESSION_ALGORITHM);
+		return ASK_FULL;
+	}
+	g_variant_get(reply, "(v&o)", &output, out_path);
+	if (!g_variant_is_of_type(output, G_VARIANT_TYPE_BYTESTRING)) {
+		ca_error(CA_EKEYRING,
+			"the Secret Service answered an encrypted session request with a value of type %s, not a public key",
+			g_variant_get_type_string(output));
+		g_variant_unref(output);
+		return CA_EKEYRING;
+	}
+	*out_peer = output;
+	return 0;
+}
+
+/* The item's attributes from Properties.Get's answer, as a GHashTable of strings, or NULL. */
+static GHashTable *item_attributes(GVariant *reply)
+{
+	GVariant *attrs;
 	GVariantIter it;
 	const char *key, *value;
-	GHashTable *out;
+	GHashTable *out = NULL;
 
-	reply = call(fs->bus, NULL, item, PROPS_IFACE, "Get",
-		g_variant_new("(ss)", "org.freedesktop.Secret.Item", "Attributes"), "(v)");
 	if (!reply)
 		return NULL;
 	g_variant_get(reply, "(v)", &attrs);
-	out = NULL;
 	if (g_variant_is_of_type(attrs, G_VARIANT_TYPE("a{ss}"))) {
 		out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		g_variant_iter_init(&it, attrs);
@@ -227,55 +386,93 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 			g_hash_table_insert(out, g_strdup(key), g_strdup(value));
 	}
 	g_variant_unref(attrs);
-	g_variant_unref(reply);
 	return out;
 }
 
-/* Parses the item's secret over a plain session; wipes what it received. */
-static int read_token(struct ca_token *out, struct fast_store *fs, const char *item,
-	GHashTable *attrs)
+/* Decrypts item's secret from GetSecrets' answer and parses it; wipes the plaintext. */
+static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
+	const char *item, GHashTable *attrs)
 {
-	GVariant *session, *reply, *ignored, *secrets = NULL, *value = NULL;
-	const char *session_path, *items[] = { item, NULL };
-	const guchar *data;
-	gsize len = 0;
+	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
+	const guchar *iv_data, *ct_data;
+	gsize iv_len = 0, ct_len = 0;
+	unsigned char *plain = NULL;
+	size_t len = 0;
 	int error = ASK_FULL;
 
-	session = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "OpenSession",
-		g_variant_new("(sv)", "plain", g_variant_new_string("")), "(vo)");
-	if (!session)
-		return ASK_FULL;
-	g_variant_get(session, "(v&o)", &ignored, &session_path);
-	g_variant_unref(ignored);
-	reply = call(fs->bus, NULL, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
-		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
-	/* The session is only for this transfer; no need to wait for the answer. */
-	g_dbus_connection_call(fs->bus, SECRETS_NAME, session_path, "org.freedesktop.Secret.Session",
-		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
-	if (!reply)
-		goto out;
 	secrets = g_variant_get_child_value(reply, 0);
 	value = g_variant_lookup_value(secrets, item, G_VARIANT_TYPE("(oayays)"));
 	if (value) {
-		GVariant *bytes = g_variant_get_child_value(value, 2);
-
-		data = g_variant_get_fixed_array(bytes, &len, 1);
-		if (data && len)
-			error = secret_store_token_parse(out, (const char *)data, len, attrs) ?
-				ASK_FULL : 0;
-		/* GVariant data is immutable in principle; these bytes are ours. */
-		if (data && len)
-			explicit_bzero((void *)data, len);
-		g_variant_unref(bytes);
-	}
-out:
-	if (value)
+		iv = g_variant_get_child_value(value, 1);
+		ct = g_variant_get_child_value(value, 2);
+		iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
+		ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
+		error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
+		if (!error)
+			error = len && !secret_store_token_parse(out, (const char *)plain, len, attrs) ?
+				0 : ASK_FULL;
+		secret_session_plain_free(plain, len);
+		g_variant_unref(iv);
+		g_variant_unref(ct);
 		g_variant_unref(value);
-	if (secrets)
-		g_variant_unref(secrets);
-	if (reply)
-		g_variant_unref(reply);
-	g_variant_unref(session);
+	}
+	g_variant_unref(secrets);
+	return error;
+}
+
+/*
+ * The token in the one unlocked item that matches id, over an encrypted
+ * session: 0, CA_ENOTFOUND, CA_EKEYRING, or ASK_FULL. The search and the
+ * session were usually asked for when the store was opened; one more round
+ * trip asks for the item's attributes and GetSecrets together, our half of
+ * the key computed meanwhile.
+ */
+static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_config *id)
+{
+	struct pending attrs_call = { 0 }, secret = { 0 };
+	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
+	const guchar *peer_data;
+	GVariant *peer = NULL;
+	GHashTable *attrs = NULL;
+	gsize peer_len = 0;
+	int error, crypt_error;
+
+	search_request(fs, id);  /* usually asked for when the store was opened */
+	if (!fs->open.started) {
+		/* Used already, or no key pair at opening: ask again (for a fresh message). */
+		session_drop(fs);
+		session_request(fs);
+	}
+	error = found_item(&item, call_wait(&fs->search, fs->ctx));
+	crypt_error = fs->crypt_error ? fs->crypt_error :
+		session_opened(&peer, &session_path, &fs->open, fs->ctx);
+	if (error)  /* nothing to read (or not ours to decide) */
+		goto out;
+	if ((error = crypt_error))
+		goto out;
+
+	items[0] = item;
+	call_start(&attrs_call, fs, item, PROPS_IFACE, "Get",
+		g_variant_new("(ss)", "org.freedesktop.Secret.Item", "Attributes"), "(v)");
+	call_start(&secret, fs, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
+		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
+	peer_data = g_variant_get_fixed_array(peer, &peer_len, 1);
+	if ((error = secret_session_agree(fs->crypt, peer_data, peer_len)))
+		goto out;
+	error = ASK_FULL;
+	if (!(attrs = item_attributes(call_wait(&attrs_call, fs->ctx))) ||
+	    !call_wait(&secret, fs->ctx))
+		goto out;
+	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs);
+out:
+	if (attrs)
+		g_hash_table_unref(attrs);
+	if (peer)
+		g_variant_unref(peer);
+	pending_clear(&secret, fs->ctx);
+	pending_clear(&attrs_call, fs->ctx);
+	search_drop(fs);
+	session_drop(fs);
 	return error;
 }
 
@@ -283,23 +480,18 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
-	GHashTable *attrs = NULL;
-	char *item = NULL;
 	int error;
 
-	error = find_item(&item, fs, id);
-	if (!error) {
-		attrs = item_attributes(fs, item);
-		error = attrs ? read_token(out, fs, item, attrs) : ASK_FULL;
-	}
-	if (attrs)
-		g_hash_table_unref(attrs);
-	g_free(item);
-	if (error != ASK_FULL) {
+	g_main_context_push_thread_default(fs->ctx);
+	error = read_token(out, fs, id);
+	g_main_context_pop_thread_default(fs->ctx);
+	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: %s token %s", ca_mode_name(id->mode),
 			error ? "not stored" : "found");
 		return error;
 	}
+	if (error != ASK_FULL)
+		return error;  /* the service's answer cannot be trusted: never "not found" */
 	ca_debug("keyring: fast path cannot decide, asking libsecret");
 	if ((error = full_store(&full, fs)))
 		return error;
@@ -371,6 +563,12 @@ static void fast_free(struct store *s)
 	if (!fs)
 		return;
 	store_free(fs->full);
+	if (fs->ctx) {
+		search_drop(fs);
+		session_drop(fs);
+		g_main_context_unref(fs->ctx);
+	}
+	secret_session_free(fs->crypt);  /* made while connecting */
 	if (fs->bus)
 		g_object_unref(fs->bus);
 	ca_free(fs);
@@ -401,7 +599,7 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
 	fs->interactive = cfg->interactive;
-	if (!(fs->bus = connect_bus(&err))) {
+	if (!(fs->bus = connect_bus(&err, fs))) {
 		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			error = ca_error(CA_EKEYRING, "cannot connect to the session bus: no answer within %d s",
 				CONNECT_MS / 1000);
@@ -411,7 +609,8 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 		fast_free(&fs->base);
 		return error;
 	}
-	if (!plainly_usable(fs->bus)) {
+	fs->ctx = g_main_context_new();
+	if (!plainly_usable(fs, cfg)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
 		return secret_store_open(out, cfg);

@@ -30,6 +30,7 @@
  */
 #include "keyring/secret_store.h"
 
+#include "keyring/secret_session.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -1088,6 +1089,7 @@ int secret_store_open(struct store **out, const struct ca_config *cfg)
 	GError *err = NULL;
 	struct watchdog w = { 0 };
 	gint64 start = g_get_monotonic_time();
+	const char *algorithms;
 	int error;
 
 	if (!store_session_bus_present())
@@ -1113,6 +1115,18 @@ int secret_store_open(struct store **out, const struct ca_config *cfg)
 	ss->service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, w.cancel, &err);
 	if (!ss->service) {
 		error = keyring_error(&err, &w, "cannot open a Secret Service session");
+		goto out;
+	}
+	/*
+	 * libsecret falls back to a "plain" session when the service does not
+	 * offer the encrypted one: then every secret would cross the bus in
+	 * clear, readable by any bus monitor of this user. Not ours.
+	 */
+	algorithms = secret_service_get_session_algorithms(ss->service);
+	if (!algorithms || strcmp(algorithms, SECRET_SESSION_ALGORITHM)) {
+		error = ca_error(CA_EKEYRING,
+			"the Secret Service cannot encrypt secrets (no %s session), and carto-auth does not send them in clear; use CARTO_AUTH_STORE=file",
+			SECRET_SESSION_ALGORITHM);
 		goto out;
 	}
 	if ((error = default_collection(&coll, ss, &w)))

@@ -2,7 +2,7 @@
  * The Secret Service store (org.freedesktop.secrets through libsecret):
  * GNOME Keyring, KWallet, KeePassXC. Lives in the keyring half (GLib),
  * carto-auth-keyring.so, reached through ca_keyring_module->open, which is
- * secret_fast_open: a front that reads a stored token in a few plain D-Bus
+ * secret_fast_open: a front that reads a stored token in a few direct D-Bus
  * calls and hands everything else to secret_store.c.
  */
 #ifndef CA_KEYRING_SECRET_STORE_H
@@ -31,8 +31,10 @@ int secret_store_open(struct store **out, const struct ca_config *cfg);
 
 /*
  * The same store behind the fast path for token reads (secret_fast.c):
- * opening costs three plain calls when the service runs with its default
- * collection unlocked, and secret_store_open otherwise.
+ * opening costs one round trip of direct calls when the service runs with
+ * its default collection unlocked (and asks in advance for the encrypted
+ * session and the search a read of cfg's token will want), and
+ * secret_store_open otherwise.
  */
 int secret_fast_open(struct store **out, const struct ca_config *cfg);
 

@@ -45,7 +45,8 @@ export CARTO_KEYRING_PASSWORD=carto-test-keyring-pw
 # org.freedesktop.secrets, so that nothing activates a second, locked one.
 # CMD's standard error goes straight to ours (fd 3); the bus daemon's and
 # the keyring daemon's go through a filter that drops dbus-daemon's
-# complaint about the fd limit (when run as root without CAP_SYS_RESOURCE).
+# complaint about the fd limit (when run as root without CAP_SYS_RESOURCE)
+# and its notes on a test's dbus-monitor.
 inner='
 printf %s "$CARTO_KEYRING_PASSWORD" |
   gnome-keyring-daemon --daemonize --unlock --components=secrets >/dev/null
@@ -61,7 +62,8 @@ echo "keyring_session.sh: gnome-keyring did not come up on the session bus" >&2
 exit 1
 '
 mkfifo "$dir/daemon-stderr"
-grep --line-buffered -v 'Failed to set fd limit' <"$dir/daemon-stderr" >&2 &
+grep --line-buffered -v -e 'Failed to set fd limit' -e 'became a monitor' \
+  -e 'Monitoring connection .* closed' <"$dir/daemon-stderr" >&2 &
 filter=$!
 set +e
 dbus-run-session -- bash -c "$inner" _ "$@" 3>&2 2>"$dir/daemon-stderr"
