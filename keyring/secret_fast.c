@@ -231,9 +231,12 @@ static GHashTable *item_attributes(struct fast_store *fs, const char *item)
 	return out;
 }
 
-/* Parses the item's secret over a plain session; wipes what it received. */
+/*
+ * Parses the item's secret over a plain session; wipes what it received.
+ * CA_ENOTFOUND when the item was stored for another client secret than id's.
+ */
 static int read_token(struct ca_token *out, struct fast_store *fs, const char *item,
-	GHashTable *attrs)
+	GHashTable *attrs, const struct ca_config *id)
 {
 	GVariant *session, *reply, *ignored, *secrets = NULL, *value = NULL;
 	const char *session_path, *items[] = { item, NULL };
@@ -260,9 +263,11 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const char *i
 		GVariant *bytes = g_variant_get_child_value(value, 2);
 
 		data = g_variant_get_fixed_array(bytes, &len, 1);
-		if (data && len)
-			error = secret_store_token_parse(out, (const char *)data, len, attrs) ?
-				ASK_FULL : 0;
+		if (data && len) {
+			error = secret_store_token_parse(out, (const char *)data, len, attrs, id);
+			if (error && error != CA_ENOTFOUND)
+				error = ASK_FULL;
+		}
 		/* GVariant data is immutable in principle; these bytes are ours. */
 		if (data && len)
 			explicit_bzero((void *)data, len);
@@ -290,7 +295,7 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 	error = find_item(&item, fs, id);
 	if (!error) {
 		attrs = item_attributes(fs, item);
-		error = attrs ? read_token(out, fs, item, attrs) : ASK_FULL;
+		error = attrs ? read_token(out, fs, item, attrs, id) : ASK_FULL;
 	}
 	if (attrs)
 		g_hash_table_unref(attrs);
