@@ -676,29 +676,44 @@ fail:
 	return NULL;
 }
 
-/* Loads credentials.json as a cJSON array (empty when missing). */
+/*
+ * Loads credentials.json as a cJSON array (empty when missing), under the
+ * token files' rules: the store folder must be private and real, the file
+ * is never read through a symbolic link nor when another user owns it
+ * (refused: CA_ERR, nothing touched), and a file open to others is made
+ * 0600 before it is read, with a warning. Unlike a token file, a refused
+ * credentials file is not replaced: its credentials cannot be obtained again.
+ */
 static int creds_load(cJSON **out, const struct file_store *fs)
 {
 	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	char why[512];
 	cJSON *root = NULL, *list;
 	size_t len;
-	int error;
+	int error, repaired = 0;
 
 	ca_mem_init_json();
 	if (!path)
 		return ca_error(CA_ERR, "out of memory");
-	error = fs_read_file(&text, &len, path, CREDS_FILE_MAX);
+	error = fs_check_private_dir(fs->home);
+	if (!error)
+		error = fs_read_private(&text, &len, &repaired, path, CREDS_FILE_MAX);
 	if (error == CA_ENOTFOUND) {
 		error = 0;
 		list = cJSON_CreateArray();
 	} else if (error) {
+		/* A planted or unreadable store is a failure, not bad input. */
+		snprintf(why, sizeof(why), "%s", ca_error_message());
+		error = ca_error(CA_ERR, "%s", why);
 		goto out;
 	} else {
+		if (repaired)
+			ca_warn("%s was readable by other users; made it private (0600)", path);
 		root = cJSON_ParseWithLength(text, len);
 		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
 		if (!cJSON_IsArray(list)) {
 			cJSON_Delete(list);
-			error = ca_error(CA_EINVAL, "%s is damaged; move it away to start afresh", path);
+			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh", path);
 			goto out;
 		}
 	}
