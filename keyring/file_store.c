@@ -174,8 +174,8 @@ static int names_m2m_client(const char *sub, const char *client_id)
  * Whether the claims of a token without identity fields (the Python
  * reference's file) name the identity id. M2M: sub "<client_id>@clients"
  * or azp "<client_id>", and neither naming anyone else. OAuth: only the
- * reference's own identity (the default auth server, no organization), a
- * token without org_id, and azp (when present) the OAuth client in use.
+ * reference's own identity (the default auth server and public client, no
+ * organization), a token without org_id, and azp (when present) that client.
  * A token whose claims cannot be read matches nothing.
  */
 static int claims_match(const char *access_token, const struct ca_config *id)
@@ -192,8 +192,9 @@ static int claims_match(const char *access_token, const struct ca_config *id)
 			(!claims.sub || names_m2m_client(claims.sub, id->client_id)) &&
 			(!claims.azp || !strcmp(claims.azp, id->client_id));
 	} else {
-		match = str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org && !claims.has_org_id &&
-			(!claims.azp || str_eq(claims.azp, id->oauth_client_id));
+		match = str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org &&
+			str_eq(id->oauth_client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
+			(!claims.azp || !strcmp(claims.azp, CA_DEFAULT_CLIENT_ID));
 	}
 	ca_jwt_claims_clear(&claims);
 	return match;

@@ -258,6 +258,7 @@ static void reference_files_oauth(void **state)
 	assert_false(reference_serves("{\"sub\":\"auth0|u\"}", &other_server));
 	assert_false(reference_serves("{\"sub\":\"auth0|u\",\"azp\":\"" CA_DEFAULT_CLIENT_ID "\"}",
 		&other_client));
+	assert_false(reference_serves("{\"sub\":\"auth0|u\"}", &other_client));
 	ca_config_clear(&def);
 	ca_config_clear(&org);
 	ca_config_clear(&other_server);
