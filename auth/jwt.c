@@ -62,6 +62,26 @@ static int has_nul(const unsigned char *payload, size_t len)
 	return 0;
 }
 
+/*
+ * Whether a claim that decides an identity appears twice: JSON parsers
+ * disagree on which one counts (cJSON takes the first, Python the last).
+ */
+static int has_duplicates(const cJSON *root)
+{
+	static const char *const names[] = { "sub", "azp", "org_id" };
+	const cJSON *item;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		int seen = 0;
+
+		cJSON_ArrayForEach(item, root)
+			if (item->string && !strcmp(item->string, names[i]) && ++seen > 1)
+				return 1;
+	}
+	return 0;
+}
+
 int ca_jwt_claims_parse(struct ca_jwt_claims *out, const char *jwt)
 {
 	struct ca_jwt_claims c;
@@ -91,7 +111,7 @@ int ca_jwt_claims_parse(struct ca_jwt_claims *out, const char *jwt)
 		goto out;
 	ca_mem_init_json();
 	root = cJSON_ParseWithLength((const char *)payload, len);
-	if (!cJSON_IsObject(root))
+	if (!cJSON_IsObject(root) || has_duplicates(root))
 		goto out;
 	if ((error = string_claim(&c.sub, root, "sub", 1)) ||
 	    (error = string_claim(&c.azp, root, "azp", 1)) ||

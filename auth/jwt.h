@@ -26,7 +26,8 @@ struct ca_jwt_claims {
  * Decodes the payload of a compact JWT (three base64url parts, the
  * signature ignored) of at most CA_JWT_MAX bytes. sub and azp, when
  * present, must be strings. CA_EINVAL when the claims cannot be read (not a
- * JWT, not JSON, a NUL in it, wrong types); *out is then left cleared.
+ * JWT, not JSON, a NUL in it, wrong types, sub, azp or org_id twice); *out
+ * is then left cleared.
  */
 int ca_jwt_claims_parse(struct ca_jwt_claims *out, const char *jwt);
 

@@ -104,6 +104,8 @@ static void claims_of_tokens(void **state)
 	static const char *const unreadable[] = {
 		"{\"sub\":12}", "{\"azp\":[\"x\"]}", "[1]", "\"sub\"", "not json", "",
 		"{\"sub\":\"a\\u0000@clients\"}",
+		"{\"sub\":\"a@clients\",\"sub\":\"b@clients\"}", "{\"azp\":\"a\",\"azp\":\"b\"}",
+		"{\"sub\":\"u\",\"org_id\":\"o\",\"org_id\":null}",
 	};
 	struct ca_jwt_claims c;
 	char *t;
