@@ -19,10 +19,13 @@
 #include "auth/callback.h"
 #include "auth/discover.h"
 #include "auth/http.h"
+#include "auth/jwt.h"
 #include "auth/m2m.h"
-#include "auth/sha256.h"
+#include "util/base64url.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/random.h"
+#include "util/sha256.h"
 
 extern char **environ;
 
@@ -34,112 +37,7 @@ static int oom(void)
 	return ca_error(CA_ERR, "out of memory");
 }
 
-/* --- encodings and randomness --- */
-
-static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int oauth_base64url(char **out, const unsigned char *data, size_t len)
-{
-	char *s, *p;
-	size_t i;
-
-	s = ca_malloc(len / 3 * 4 + 4 + 1);
-	if (!s)
-		return oom();
-	p = s;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-
-		*p++ = b64url[v >> 18 & 63];
-		*p++ = b64url[v >> 12 & 63];
-		*p++ = b64url[v >> 6 & 63];
-		*p++ = b64url[v & 63];
-	}
-	if (len - i == 1) {
-		uint32_t v = (uint32_t)data[i] << 16;
-
-		*p++ = b64url[v >> 18 & 63];
-		*p++ = b64url[v >> 12 & 63];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8;
-
-		*p++ = b64url[v >> 18 & 63];
-		*p++ = b64url[v >> 12 & 63];
-		*p++ = b64url[v >> 6 & 63];
-	}
-	*p = '\0';
-	*out = s;
-	return 0;
-}
-
-static int b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-int oauth_base64url_decode(unsigned char **out, size_t *out_len,
-	const char *src, size_t len)
-{
-	unsigned char *buf;
-	uint32_t acc = 0;
-	size_t i, n = 0;
-	int bits = 0;
-
-	while (len > 0 && src[len - 1] == '=')
-		len--;
-	if (len % 4 == 1)
-		return ca_error(CA_EINVAL, "malformed base64url");
-	buf = ca_malloc(len / 4 * 3 + 3 + 1);
-	if (!buf)
-		return oom();
-	for (i = 0; i < len; i++) {
-		int v = b64url_value(src[i]);
-
-		if (v < 0) {
-			ca_free(buf);
-			return ca_error(CA_EINVAL, "malformed base64url");
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*out_len = n;
-	return 0;
-}
-
-int oauth_random_bytes(unsigned char *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = getrandom(buf + got, n - got, 0);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return ca_error(CA_ERR, "the system's random source failed: %s",
-				strerror(errno));
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
+/* --- randomness --- */
 
 static int random_token(char **out, size_t bytes)
 {
@@ -148,9 +46,9 @@ static int random_token(char **out, size_t bytes)
 
 	if (bytes > sizeof(buf))
 		return ca_error(CA_ERR, "random token too long");
-	rc = oauth_random_bytes(buf, bytes);
+	rc = ca_random_bytes(buf, bytes);
 	if (rc == 0)
-		rc = oauth_base64url(out, buf, bytes);
+		rc = ca_base64url_encode(out, buf, bytes);
 	ca_wipe(buf, sizeof(buf));
 	return rc;
 }
@@ -171,7 +69,7 @@ int oauth_pkce_challenge(char **out, const char *verifier)
 	int rc;
 
 	sha256(digest, verifier, strlen(verifier));
-	rc = oauth_base64url(out, digest, sizeof(digest));
+	rc = ca_base64url_encode(out, digest, sizeof(digest));
 	ca_wipe(digest, sizeof(digest));
 	return rc;
 }
@@ -307,36 +205,18 @@ out:
 
 int oauth_jwt_subject(char **out, const char *jwt)
 {
-	const char *dot1, *dot2;
-	unsigned char *payload = NULL;
-	size_t len = 0;
-	cJSON *json = NULL;
-	const cJSON *sub;
-	char *copy;
+	struct ca_jwt_claims claims;
+	const char *sub;
 	int rc = CA_ENOTFOUND;
 
-	if (!jwt || !(dot1 = strchr(jwt, '.')) || !(dot2 = strchr(dot1 + 1, '.')))
+	if (ca_jwt_claims_parse(&claims, jwt))
 		return CA_ENOTFOUND;
-	if (oauth_base64url_decode(&payload, &len, dot1 + 1, (size_t)(dot2 - dot1 - 1)) < 0) {
-		ca_error_clear();
-		return CA_ENOTFOUND;
+	sub = claims.sub;
+	if (sub && *sub && strlen(sub) < 256 && !strpbrk(sub, "\r\n")) {
+		*out = ca_strdup(sub);
+		rc = *out ? 0 : oom();
 	}
-	ca_mem_init_json();
-	json = cJSON_ParseWithLength((const char *)payload, len);
-	sub = cJSON_GetObjectItemCaseSensitive(json, "sub");
-	if (cJSON_IsString(sub) && *sub->valuestring && strlen(sub->valuestring) < 256 &&
-	    !strpbrk(sub->valuestring, "\r\n")) {
-		copy = ca_strdup(sub->valuestring);
-		if (!copy) {
-			rc = oom();
-			goto out;
-		}
-		*out = copy;
-		rc = 0;
-	}
-out:
-	cJSON_Delete(json);
-	ca_free(payload);
+	ca_jwt_claims_clear(&claims);
 	return rc;
 }
 

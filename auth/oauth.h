@@ -45,16 +45,6 @@ int dw_credentials(char **out_project, char **out_token,
 
 /* --- pure helpers --- */
 
-/* base64url without padding (RFC 4648 section 5) into a new string. */
-int oauth_base64url(char **out, const unsigned char *data, size_t len);
-
-/* Decodes base64url (padding optional); NUL-terminated for convenience. */
-int oauth_base64url_decode(unsigned char **out, size_t *out_len,
-	const char *src, size_t len);
-
-/* n bytes from the OS's random source (getrandom). */
-int oauth_random_bytes(unsigned char *buf, size_t n);
-
 /* A code verifier: 64 characters of [A-Za-z0-9_-] from getrandom(). */
 int oauth_pkce_verifier(char **out);
 

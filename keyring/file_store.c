@@ -8,10 +8,19 @@
  *   credentials.json                   general git credentials
  *   locks/                             renewal and update locks
  *
- * Folders are 0700, files 0600, every write atomic (fs_write_atomic).
+ * Folders are 0700, files 0600, every write atomic (fs_write_atomic); a
+ * file is never read through a symbolic link, nor when another user owns
+ * it, and one open to others is made private before it is read.
+ *
+ * Which identity a token file serves (SPEC, Stores): a file we wrote names
+ * its identity (mode, auth_url, client_id, org) and, for M2M, carries the
+ * salted fingerprint of the client secret (secret_salt, secret_hmac). A
+ * file the Python reference wrote or rewrote has no identity fields: its
+ * token's own claims decide (claims_match).
  */
 #include "keyring/store.h"
 
+#include "auth/jwt.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -46,6 +55,8 @@ struct token_record {
 	char *auth_url;
 	char *client_id; /* m2m client id or OAuth client id */
 	char *org;
+	char *secret_salt; /* m2m: the client secret's fingerprint */
+	char *secret_hmac;
 };
 
 static void record_clear(struct token_record *rec)
@@ -54,6 +65,8 @@ static void record_clear(struct token_record *rec)
 	ca_free(rec->auth_url);
 	ca_free(rec->client_id);
 	ca_free(rec->org);
+	ca_free(rec->secret_salt);
+	ca_free(rec->secret_hmac);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -125,6 +138,8 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		rec->auth_url = dup_or_null(json_str(root, "auth_url"));
 		rec->client_id = dup_or_null(json_str(root, "client_id"));
 		rec->org = dup_or_null(json_str(root, "org"));
+		rec->secret_salt = dup_or_null(json_str(root, "secret_salt"));
+		rec->secret_hmac = dup_or_null(json_str(root, "secret_hmac"));
 	}
 	rec->tok.access_token = ca_strdup(access);
 	rec->tok.api_base_url = ca_strdup(api);
@@ -147,20 +162,65 @@ static int record_parse(struct token_record *rec, const char *json, size_t len)
 	return record_parse_why(rec, NULL, json, len);
 }
 
-/* Whether a token file belongs to the identity of cfg (SPEC, Stores). */
-static int record_matches(const struct token_record *rec, const struct ca_config *id)
+/* Whether sub is exactly "<client_id>@clients", Auth0's M2M subject. */
+static int names_m2m_client(const char *sub, const char *client_id)
+{
+	size_t n = strlen(client_id);
+
+	return !strncmp(sub, client_id, n) && !strcmp(sub + n, "@clients");
+}
+
+/*
+ * Whether the claims of a token without identity fields (the Python
+ * reference's file) name the identity id. M2M: sub "<client_id>@clients"
+ * or azp "<client_id>", and neither naming anyone else. OAuth: only the
+ * reference's own identity (the default auth server and public client, no
+ * organization), a token without org_id, and azp (when present) that client.
+ * A token whose claims cannot be read matches nothing.
+ */
+static int claims_match(const char *access_token, const struct ca_config *id)
+{
+	struct ca_jwt_claims claims;
+	int match = 0;
+
+	if (ca_jwt_claims_parse(&claims, access_token)) {
+		ca_error_clear();
+		return 0;
+	}
+	if (id->mode == CA_MODE_M2M) {
+		match = id->client_id && *id->client_id && (claims.sub || claims.azp) &&
+			(!claims.sub || names_m2m_client(claims.sub, id->client_id)) &&
+			(!claims.azp || !strcmp(claims.azp, id->client_id));
+	} else {
+		match = str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org &&
+			str_eq(id->oauth_client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
+			(!claims.azp || !strcmp(claims.azp, CA_DEFAULT_CLIENT_ID));
+	}
+	ca_jwt_claims_clear(&claims);
+	return match;
+}
+
+/*
+ * Whether a token file belongs to the identity of id (SPEC, Stores). With
+ * check_secret, an M2M token also needs id's client secret (reading);
+ * without, the identity alone decides (erasing).
+ */
+static int record_matches(const struct token_record *rec, const struct ca_config *id,
+	int check_secret)
 {
 	if (!rec->has_identity) {
 		/* Written by the Python reference: no identity fields. */
-		if (id->mode == CA_MODE_M2M)
-			return str_eq(rec->tok.api_base_url, id->api_base_url);
-		return str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org;
+		if (id->mode == CA_MODE_M2M && !str_eq(rec->tok.api_base_url, id->api_base_url))
+			return 0;
+		return claims_match(rec->tok.access_token, id);
 	}
 	if (rec->mode != id->mode || !str_eq(rec->auth_url, id->auth_url))
 		return 0;
 	if (id->mode == CA_MODE_M2M)
 		return str_eq(rec->client_id, id->client_id) &&
-			str_eq(rec->tok.api_base_url, id->api_base_url);
+			str_eq(rec->tok.api_base_url, id->api_base_url) &&
+			(!check_secret ||
+			 store_fp_matches(rec->secret_salt, rec->secret_hmac, id->client_secret));
 	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->oauth_client_id);
 }
 
@@ -172,7 +232,7 @@ int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 
 	if ((error = record_parse(&rec, json, len)))
 		return error;
-	if (id && !record_matches(&rec, id)) {
+	if (id && !record_matches(&rec, id, 1)) {
 		record_clear(&rec);
 		return CA_ENOTFOUND;
 	}
@@ -183,10 +243,13 @@ int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 
 char *file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
 {
+	struct store_fp fp = { "", "" };
 	cJSON *root;
 	char *json = NULL;
 
 	ca_mem_init_json();
+	if (id->mode == CA_MODE_M2M && id->client_secret && store_fp_new(&fp, id->client_secret))
+		return NULL;
 	root = cJSON_CreateObject();
 	if (!root)
 		return NULL;
@@ -200,6 +263,10 @@ char *file_store_token_json(const struct ca_config *id, const struct ca_token *t
 		id->mode == CA_MODE_M2M ? id->client_id : id->oauth_client_id))
 		goto out;
 	if (id->org && !cJSON_AddStringToObject(root, "org", id->org))
+		goto out;
+	if (id->mode == CA_MODE_M2M && id->client_secret &&
+	    (!cJSON_AddStringToObject(root, "secret_salt", fp.salt) ||
+	     !cJSON_AddStringToObject(root, "secret_hmac", fp.hmac)))
 		goto out;
 	if (tok->refresh_token && !cJSON_AddStringToObject(root, "refresh_token", tok->refresh_token))
 		goto out;
@@ -314,9 +381,16 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 		return error;
 	}
 	for (i = 0; i < 2; i++) {
+		int mine;
+
 		if (!paths[i] || read_record(fs, &rec, paths[i]))
 			continue;
-		if (record_matches(&rec, id) && (!found || rec.tok.expiration > best.tok.expiration)) {
+		mine = record_matches(&rec, id, 1);
+		if (!mine)
+			ca_debug("file store: %s holds %s", paths[i], record_matches(&rec, id, 0) ?
+				"this client's token for another client secret" :
+				"another identity's token");
+		if (mine && (!found || rec.tok.expiration > best.tok.expiration)) {
 			ca_debug("file store: %s token found in %s (expires in %lld s)",
 				ca_mode_name(id->mode), paths[i],
 				(long long)(rec.tok.expiration - ca_now()));
@@ -324,8 +398,6 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 			best = rec;
 			found = 1;
 		} else {
-			if (!record_matches(&rec, id))
-				ca_debug("file store: %s holds another identity's token", paths[i]);
 			record_clear(&rec);
 		}
 	}
@@ -364,10 +436,16 @@ static int file_token_save(struct store *s, const struct ca_config *id, const st
 
 	if ((error = ensure_dirs(fs)))
 		return error;
+	ca_error_clear();
 	json = file_store_token_json(id, tok);
+	if (!json) {
+		/* The random source may have failed (its message is kept). */
+		error = ca_error_code() ? ca_error_code() : ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
 	ipath = identity_path(fs, id);
 	rpath = reference_path(fs, id->mode);
-	if (!json || !rpath || (!fs->cache_file && !ipath)) {
+	if (!rpath || (!fs->cache_file && !ipath)) {
 		error = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
@@ -395,7 +473,7 @@ static int file_token_erase(struct store *s, const struct ca_config *id)
 		error = fs_remove(ipath);
 	}
 	if (!error && rpath && read_record(fs, &rec, rpath) == 0) {
-		if (record_matches(&rec, id)) {
+		if (record_matches(&rec, id, 0)) {
 			found = 1;
 			error = fs_remove(rpath);
 		}
@@ -599,29 +677,44 @@ fail:
 	return NULL;
 }
 
-/* Loads credentials.json as a cJSON array (empty when missing). */
+/*
+ * Loads credentials.json as a cJSON array (empty when missing), under the
+ * token files' rules: the store folder must be private and real, the file
+ * is never read through a symbolic link nor when another user owns it
+ * (refused: CA_ERR, nothing touched), and a file open to others is made
+ * 0600 before it is read, with a warning. Unlike a token file, a refused
+ * credentials file is not replaced: its credentials cannot be obtained again.
+ */
 static int creds_load(cJSON **out, const struct file_store *fs)
 {
 	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	char why[512];
 	cJSON *root = NULL, *list;
 	size_t len;
-	int error;
+	int error, repaired = 0;
 
 	ca_mem_init_json();
 	if (!path)
 		return ca_error(CA_ERR, "out of memory");
-	error = fs_read_file(&text, &len, path, CREDS_FILE_MAX);
+	error = fs_check_private_dir(fs->home);
+	if (!error)
+		error = fs_read_private(&text, &len, &repaired, path, CREDS_FILE_MAX);
 	if (error == CA_ENOTFOUND) {
 		error = 0;
 		list = cJSON_CreateArray();
 	} else if (error) {
+		/* A planted or unreadable store is a failure, not bad input. */
+		snprintf(why, sizeof(why), "%s", ca_error_message());
+		error = ca_error(CA_ERR, "%s", why);
 		goto out;
 	} else {
+		if (repaired)
+			ca_warn("%s was readable by other users; made it private (0600)", path);
 		root = cJSON_ParseWithLength(text, len);
 		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
 		if (!cJSON_IsArray(list)) {
 			cJSON_Delete(list);
-			error = ca_error(CA_EINVAL, "%s is damaged; move it away to start afresh", path);
+			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh", path);
 			goto out;
 		}
 	}

@@ -389,9 +389,13 @@ static GHashTable *item_attributes(GVariant *reply)
 	return out;
 }
 
-/* Decrypts item's secret from GetSecrets' answer and parses it; wipes the plaintext. */
+/*
+ * Decrypts item's secret from GetSecrets' answer and parses it; wipes the
+ * plaintext. CA_ENOTFOUND when the item was stored for another client
+ * secret than id's.
+ */
 static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
-	const char *item, GHashTable *attrs)
+	const char *item, GHashTable *attrs, const struct ca_config *id)
 {
 	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
 	const guchar *iv_data, *ct_data;
@@ -408,9 +412,12 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
 		iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
 		ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
 		error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
-		if (!error)
-			error = len && !secret_store_token_parse(out, (const char *)plain, len, attrs) ?
-				0 : ASK_FULL;
+		if (!error) {
+			error = len ? secret_store_token_parse(out, (const char *)plain, len, attrs, id) :
+				ASK_FULL;
+			if (error && error != CA_ENOTFOUND)
+				error = ASK_FULL;
+		}
 		secret_session_plain_free(plain, len);
 		g_variant_unref(iv);
 		g_variant_unref(ct);
@@ -463,7 +470,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	if (!(attrs = item_attributes(call_wait(&attrs_call, fs->ctx))) ||
 	    !call_wait(&secret, fs->ctx))
 		goto out;
-	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs);
+	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs, id);
 out:
 	if (attrs)
 		g_hash_table_unref(attrs);

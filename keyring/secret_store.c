@@ -11,7 +11,11 @@
  *                              api_base_url for M2M (for OAuth it only
  *                              describes the account). The secret is JSON:
  *                              {"access_token","expiration","api_base_url",
- *                              "refresh_token"}.
+ *                              "refresh_token"}, and for M2M the salted
+ *                              fingerprint of the client secret
+ *                              ("secret_salt", "secret_hmac"; never the
+ *                              secret): a token goes only to a caller
+ *                              with the same client secret.
  *   com.carto.auth.Credential  protocol, host (with :port), path,
  *                              username (each absent when git did not give
  *                              it), password_expiry_utc. The secret is the
@@ -538,19 +542,30 @@ static void token_label(char *out, size_t size, const struct ca_config *id,
 		snprintf(out + n, size - n, ")");
 }
 
-static char *token_secret_json(const struct ca_token *tok)
+/* The item's secret; NULL with the last error set on failure. */
+static char *token_secret_json(const struct ca_config *id, const struct ca_token *tok)
 {
+	struct store_fp fp = { "", "" };
+	int m2m = id->mode == CA_MODE_M2M;
 	cJSON *root;
 	char *json = NULL;
 
 	ca_mem_init_json();
-	if (!(root = cJSON_CreateObject()))
+	if (m2m && store_fp_new(&fp, id->client_secret))
 		return NULL;
+	if (!(root = cJSON_CreateObject())) {
+		ca_error(CA_ERR, "out of memory");
+		return NULL;
+	}
 	if (!cJSON_AddStringToObject(root, "access_token", tok->access_token) ||
 	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
 	    (tok->api_base_url && !cJSON_AddStringToObject(root, "api_base_url", tok->api_base_url)) ||
-	    (tok->refresh_token && !cJSON_AddStringToObject(root, "refresh_token", tok->refresh_token)))
+	    (tok->refresh_token && !cJSON_AddStringToObject(root, "refresh_token", tok->refresh_token)) ||
+	    (m2m && (!cJSON_AddStringToObject(root, "secret_salt", fp.salt) ||
+		     !cJSON_AddStringToObject(root, "secret_hmac", fp.hmac)))) {
+		ca_error(CA_ERR, "out of memory");
 		goto out;
+	}
 	json = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
@@ -566,10 +581,12 @@ static const char *json_str(const cJSON *root, const char *name)
 
 /*
  * Reads a token from an item's secret and attributes; CA_EINVAL when the
- * secret is not one of ours. Shared with the fast path (secret_fast.c).
+ * secret is not one of ours, CA_ENOTFOUND when id is an M2M identity whose
+ * client secret is not the one the token was stored for. Shared with the
+ * fast path (secret_fast.c).
  */
 int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
-	GHashTable *attrs)
+	GHashTable *attrs, const struct ca_config *id)
 {
 	const char *access, *api, *refresh, *account;
 	const cJSON *exp;
@@ -585,6 +602,11 @@ int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
 	if (!access || strpbrk(access, "\r\n") || !cJSON_IsNumber(exp) ||
 	    ca_time_from_double(&tok.expiration, exp->valuedouble))
 		goto out;
+	if (id && id->mode == CA_MODE_M2M && !store_fp_matches(json_str(root, "secret_salt"),
+	    json_str(root, "secret_hmac"), id->client_secret)) {
+		error = CA_ENOTFOUND;
+		goto out;
+	}
 	api = json_str(root, "api_base_url");
 	if (!api)
 		api = nonempty(attr(attrs, "api_base_url"));
@@ -607,8 +629,12 @@ out:
 	return error;
 }
 
-/* Reads an item's token; CA_EINVAL when its secret is not one of ours. */
-static int token_from_item(struct ca_token *out, SecretItem *item)
+/*
+ * Reads an item's token; CA_EINVAL when its secret is not one of ours,
+ * CA_ENOTFOUND when it was stored for another client secret than id's
+ * (id NULL: no check, for listing).
+ */
+static int token_from_item(struct ca_token *out, SecretItem *item, const struct ca_config *id)
 {
 	GHashTable *attrs = secret_item_get_attributes(item);
 	SecretValue *value = secret_item_get_secret(item);
@@ -618,7 +644,7 @@ static int token_from_item(struct ca_token *out, SecretItem *item)
 
 	if (value) {
 		data = secret_value_get(value, &len);
-		error = secret_store_token_parse(out, data, len, attrs);
+		error = secret_store_token_parse(out, data, len, attrs, id);
 		secret_value_unref(value);
 	}
 	if (attrs)
@@ -641,10 +667,14 @@ static int ss_token_load(struct store *s, struct ca_token *out, const struct ca_
 	/* Newest first: several items can exist after an interrupted save. */
 	while (f.items && error) {
 		SecretItem *item = newest(f.items);
+		int rc = token_from_item(out, item, id);
 
-		if (!token_from_item(out, item)) {
+		if (!rc) {
 			ca_debug("keyring: %s token found", ca_mode_name(id->mode));
 			error = 0;
+		} else if (rc == CA_ENOTFOUND) {
+			ca_debug("keyring: the %s token item is for another client secret",
+				ca_mode_name(id->mode));
 		} else {
 			ca_debug("keyring: ignoring a damaged %s token item", ca_mode_name(id->mode));
 		}
@@ -681,8 +711,8 @@ static int ss_token_save(struct store *s, const struct ca_config *id, const stru
 	attrs_put(attrs, "account", tok->account);
 	attrs_put(attrs, "expiration", expiration);
 	token_label(label, sizeof(label), id, tok);
-	if (!(json = token_secret_json(tok))) {
-		error = ca_error(CA_ERR, "out of memory");
+	if (!(json = token_secret_json(id, tok))) {
+		error = ca_error_code() ? ca_error_code() : ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
 	value = secret_value_new(json, -1, "application/json");
@@ -782,7 +812,7 @@ static int ss_token_list(struct store *s, store_token_cb cb, void *payload)
 		ca_token_init(&tok);
 		memset(&info, 0, sizeof(info));
 		if (!locked)
-			token_from_item(&tok, l->data);
+			token_from_item(&tok, l->data, NULL);
 		info.mode = (mode && !strcmp(mode, "m2m")) ? CA_MODE_M2M : CA_MODE_OAUTH;
 		info.auth_url = nonempty(attr(attrs, "auth_url")) ? attr(attrs, "auth_url")
 			: CA_DEFAULT_AUTH_URL;

@@ -41,8 +41,12 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg);
 /* The attributes naming a token's identity (a new table; unref it). */
 GHashTable *secret_store_token_identity(const struct ca_config *id);
 
-/* A token from an item's secret (JSON) and attributes; CA_EINVAL if not ours. */
+/*
+ * A token from an item's secret (JSON) and attributes; CA_EINVAL if not
+ * ours, CA_ENOTFOUND when id (may be NULL: no check) is an M2M identity
+ * and the item was stored for another client secret.
+ */
 int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
-	GHashTable *attrs);
+	GHashTable *attrs, const struct ca_config *id);
 
 #endif

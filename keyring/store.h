@@ -84,6 +84,28 @@ int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 	const struct ca_config *id);
 
 /*
+ * The salted fingerprint of an M2M client secret (fingerprint.c): stored
+ * beside the token as "secret_salt" and "secret_hmac", never the secret.
+ */
+#define STORE_FP_SALT_HEX 32
+#define STORE_FP_HMAC_HEX 64
+
+struct store_fp {
+	char salt[STORE_FP_SALT_HEX + 1]; /* 16 random bytes, hex */
+	char hmac[STORE_FP_HMAC_HEX + 1]; /* HMAC-SHA256(salt, secret), hex */
+};
+
+/* A fingerprint of secret under a fresh random salt. */
+int store_fp_new(struct store_fp *out, const char *secret);
+
+/*
+ * Whether salt_hex and hmac_hex (as stored; NULL when absent) are the
+ * fingerprint of secret. Compared in constant time; anything malformed
+ * or absent is no match.
+ */
+int store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret);
+
+/*
  * Opens the store cfg asks for: the file store, the keyring, or (auto) the
  * keyring when a Secret Service answers and the file store otherwise.
  * An explicit keyring that cannot be reached is an error.

@@ -4,6 +4,8 @@
  * an M2M and an OAuth identity; a token that parses is written back with
  * file_store_token_json and must parse again to the same token. The same
  * bytes are also read as a keyring item's secret (secret_store_token_parse).
+ * The M2M identity has a client secret, so a written-back token carries
+ * its salted fingerprint and must match it again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@ static void identity_m2m(struct ca_config *id)
 	id->mode = CA_MODE_M2M;
 	id->auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
 	id->client_id = ca_strdup("fuzz-client");
+	id->client_secret = ca_strdup("fuzz-secret");
 	id->api_base_url = ca_strdup("https://gcp-us-east1.api.carto.com");
 }
 
@@ -66,7 +69,7 @@ static void check_keyring(const char *json, size_t size, const struct ca_config 
 	GHashTable *attrs;
 
 	ca_token_init(&tok);
-	if (secret_store_token_parse(&tok, json, size, NULL) == 0) {
+	if (secret_store_token_parse(&tok, json, size, NULL, NULL) == 0) {
 		if (!tok.access_token || strpbrk(tok.access_token, "\r\n"))
 			abort();
 		(void)ca_token_valid(&tok, 1700000000, 300);
@@ -74,7 +77,8 @@ static void check_keyring(const char *json, size_t size, const struct ca_config 
 	ca_token_clear(&tok);
 	attrs = secret_store_token_identity(id);
 	if (attrs) {
-		(void)secret_store_token_parse(&tok, json, size, attrs);
+		/* With id: only a token stored for id's client secret. */
+		(void)secret_store_token_parse(&tok, json, size, attrs, id);
 		ca_token_clear(&tok);
 		g_hash_table_unref(attrs);
 	}

@@ -105,21 +105,25 @@ case_inline_and_options() {
 t_case "inline credentials, options before the action, token formats" case_inline_and_options
 
 case_python_reference_file() {
-  local home=$TEST_TMP/pyhome
+  local home=$TEST_TMP/pyhome py_token
   mkdir -m 700 "$home"
-  printf '{"api_base_url": "%s", "access_token": "py-written-token", "expiration": %s}' \
-    "$STANDIN_URL" $(( $(date +%s) + 3600 )) >"$home/token_m2m.json"
+  # The reference's file holds a token for this client (its claims say so).
+  py_token=$(CARTO_AUTH_HOME=$TEST_TMP/pyhome-mint run_helper "$REQ" get && kv_get "$OUT" password)
+  printf '{"api_base_url": "%s", "access_token": "%s", "expiration": %s}' \
+    "$STANDIN_URL" "$py_token" $(( $(date +%s) + 3600 )) >"$home/token_m2m.json"
   chmod 600 "$home/token_m2m.json"
-  CARTO_AUTH_HOME=$home run_helper "$REQ" get
-  assert_rc 0
-  assert_eq "py-written-token" "$(kv_get "$OUT" password)" "the reference's token is used"
-  # For another API base URL it is not.
-  printf '{"api_base_url": "https://other.example", "access_token": "py-other", "expiration": %s}' \
-    $(( $(date +%s) + 3600 )) >"$home/token_m2m.json"
   local before
   before=$(standin_requests /oauth/token)
   CARTO_AUTH_HOME=$home run_helper "$REQ" get
-  assert_ne "py-other" "$(kv_get "$OUT" password)"
+  assert_rc 0
+  assert_eq "$py_token" "$(kv_get "$OUT" password)" "the reference's token is used"
+  assert_eq "$before" "$(standin_requests /oauth/token)" "no token request"
+  # For another API base URL it is not.
+  printf '{"api_base_url": "https://other.example", "access_token": "%s", "expiration": %s}' \
+    "$py_token" $(( $(date +%s) + 3600 )) >"$home/token_m2m.json"
+  rm -f "$home"/tokens/*
+  CARTO_AUTH_HOME=$home run_helper "$REQ" get
+  assert_ne "$py_token" "$(kv_get "$OUT" password)"
   assert_eq $((before + 1)) "$(standin_requests /oauth/token)"
   # And the Python package can read what we wrote.
   "$PYTHON" - "$home/token_m2m.json" "$STANDIN_URL" <<'PY'

@@ -421,8 +421,18 @@ class Platform:
         """
         lifetime = as_lifetime(expires_in, self.settings["expires_in"])
         now = time.time()
-        token = make_jwt({"sub": grant.subject, "exp": int(now + lifetime),
-                          "jti": b64url(secrets.token_bytes(6))})
+        # Auth0's access-token claims: azp names the client the token was
+        # issued to (sub is "<client_id>@clients" for M2M), org_id the SSO
+        # organization of the login.
+        claims = {"iss": self.base_url + "/", "sub": grant.subject,
+                  "aud": AUDIENCE, "iat": int(now), "exp": int(now + lifetime),
+                  "azp": grant.client_id, "scope": grant.scope,
+                  "jti": b64url(secrets.token_bytes(6))}
+        if grant.grant_type == "client_credentials":
+            claims["gty"] = "client-credentials"
+        if grant.organization:
+            claims["org_id"] = grant.organization
+        token = make_jwt(claims)
         answer = {"access_token": token}
         with self.lock:
             self.access_tokens[token] = {

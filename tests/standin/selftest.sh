@@ -155,10 +155,12 @@ case_m2m() {
   local token
   token=$(json_get "$BODY" access_token)
   assert_match "$token" '^eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "JWT shape"
-  if [ "${#token}" -lt 60 ] || [ "${#token}" -gt 200 ]; then
+  if [ "${#token}" -lt 60 ] || [ "${#token}" -gt 600 ]; then
     _t_assert_failed "token length ${#token}"
   fi
   assert_eq "demo-client-id-0001@clients" "$(jwt_claim "$token" sub)" "sub claim"
+  assert_eq "demo-client-id-0001" "$(jwt_claim "$token" azp)" "azp claim"
+  assert_eq "client-credentials" "$(jwt_claim "$token" gty)" "gty claim"
   assert_eq no-store "$(header cache-control)"
 }
 t_case "client_credentials: 200 Bearer token" case_m2m
@@ -387,6 +389,7 @@ case_org() {
   redeem "${BASH_REMATCH[1]}" "$VERIFIER"
   assert_eq 200 "$STATUS"
   assert_eq "auth0|sso-user-acme" "$(jwt_claim "$(json_get "$BODY" access_token)" sub)"
+  assert_eq "acme" "$(jwt_claim "$(json_get "$BODY" access_token)" org_id)" "org_id claim"
 }
 t_case "authorize: organization gives an SSO user" case_org
 

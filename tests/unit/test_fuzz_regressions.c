@@ -34,7 +34,7 @@ static void expiration_out_of_range(void **state)
 		ca_token_init(&tok);
 		assert_int_equal(CA_EINVAL, file_store_token_parse(&tok, files[i], strlen(files[i]), NULL));
 		assert_null(tok.access_token);
-		assert_int_equal(CA_EINVAL, secret_store_token_parse(&tok, files[i], strlen(files[i]), NULL));
+		assert_int_equal(CA_EINVAL, secret_store_token_parse(&tok, files[i], strlen(files[i]), NULL, NULL));
 		assert_null(tok.access_token);
 	}
 	/* Real expirations, also the Python reference's fractional ones, still parse. */

@@ -69,6 +69,7 @@ static void m2m_config(struct ca_config *cfg, const char *client, const char *ap
 	cfg->mode = CA_MODE_M2M;
 	cfg->auth_url = ca_strdup("https://auth.carto.com");
 	cfg->client_id = ca_strdup(client);
+	cfg->client_secret = ca_strdup("secret-of-the-client");
 	cfg->api_base_url = ca_strdup(api);
 	cfg->oauth_client_id = ca_strdup(CA_DEFAULT_CLIENT_ID);
 }
@@ -103,7 +104,9 @@ static void token_file_round_trip_and_identity(void **state)
 
 static void python_file_matches_by_api_base_url(void **state)
 {
-	static const char py[] = "{\"api_base_url\": \"https://x.api.carto.com\", \"access_token\": \"t\", \"expiration\": 99}";
+	/* The token's claims: {"sub":"any@clients","azp":"any"}. */
+	static const char py[] = "{\"api_base_url\": \"https://x.api.carto.com\", \"access_token\": "
+		"\"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbnlAY2xpZW50cyIsImF6cCI6ImFueSJ9.c2ln\", \"expiration\": 99}";
 	struct ca_config same, other;
 	struct ca_token back;
 

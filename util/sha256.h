@@ -1,10 +1,11 @@
 /*
- * SHA-256 (FIPS 180-4), for the PKCE S256 code challenge. libcurl does not
- * export one, and the challenge is the only hash this project needs, so a
- * small implementation saves a dependency on libcrypto.
+ * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), for the PKCE S256 code
+ * challenge and the stored fingerprint of an M2M client secret. libcurl
+ * does not export one, and these are the only hashes this project needs,
+ * so a small implementation in the core saves a dependency on libcrypto.
  */
-#ifndef CA_AUTH_SHA256_H
-#define CA_AUTH_SHA256_H
+#ifndef CA_UTIL_SHA256_H
+#define CA_UTIL_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,5 +27,9 @@ void sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN]);
 
 /* The digest of one buffer. */
 void sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len);
+
+/* HMAC-SHA256 of msg under key (any length). */
+void sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
+	const void *msg, size_t msg_len);
 
 #endif

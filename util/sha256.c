@@ -1,4 +1,4 @@
-#include "auth/sha256.h"
+#include "util/sha256.h"
 
 #include <string.h>
 
@@ -129,4 +129,33 @@ void sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len)
 	sha256_init(&ctx);
 	sha256_update(&ctx, data, len);
 	sha256_final(&ctx, out);
+}
+
+void sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
+	const void *msg, size_t msg_len)
+{
+	unsigned char k[SHA256_BLOCK_LEN], pad[SHA256_BLOCK_LEN], inner[SHA256_DIGEST_LEN];
+	struct sha256_ctx ctx;
+	size_t i;
+
+	memset(k, 0, sizeof(k));
+	if (key_len > SHA256_BLOCK_LEN)
+		sha256(k, key, key_len);
+	else if (key_len)
+		memcpy(k, key, key_len);
+	for (i = 0; i < SHA256_BLOCK_LEN; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&ctx);
+	sha256_update(&ctx, pad, sizeof(pad));
+	sha256_update(&ctx, msg, msg_len);
+	sha256_final(&ctx, inner);
+	for (i = 0; i < SHA256_BLOCK_LEN; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&ctx);
+	sha256_update(&ctx, pad, sizeof(pad));
+	sha256_update(&ctx, inner, sizeof(inner));
+	sha256_final(&ctx, out);
+	ca_wipe(k, sizeof(k));
+	ca_wipe(pad, sizeof(pad));
+	ca_wipe(inner, sizeof(inner));
 }
