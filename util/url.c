@@ -199,7 +199,10 @@ int ca_url_parse(struct ca_url *out, const char *text)
 	return 0;
 }
 
-/* Copies host into buf without the brackets of an IPv6 literal. */
+/*
+ * Copies host into buf without the brackets of an IPv6 literal; -1 for
+ * brackets around anything else ("[localhost]").
+ */
 static int bare_host(char *buf, size_t size, const char *host)
 {
 	size_t len = strlen(host);
@@ -207,6 +210,8 @@ static int bare_host(char *buf, size_t size, const char *host)
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
 		host++;
 		len -= 2;
+		if (!memchr(host, ':', len))
+			return -1;
 	}
 	if (len >= size)
 		return -1;

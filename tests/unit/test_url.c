@@ -134,6 +134,7 @@ static void loopback_hosts(void **state)
 		"127.evil.example", "localhost.", "localhost.evil.com", "localhostx", "xlocalhost",
 		"128.0.0.1", "126.255.255.255", "::", "::2", "::ffff:127.0.0.1", "[::1",
 		"1.2.3.4", "0.0.0.0", "127.0.0.1:80", "[::1]:80", "127.00.0.1",
+		"[localhost]", "[127.0.0.1]", "[]", "[[::1]]",
 	};
 	size_t i;
 
@@ -211,6 +212,7 @@ static void same_host(void **state)
 	assert_false(ca_url_same_host("a", "a.b"));
 	assert_false(ca_url_same_host(NULL, "a"));
 	assert_false(ca_url_same_host("::1", "localhost"));
+	assert_false(ca_url_same_host("[localhost]", "localhost"));
 }
 
 /* The network module refuses such URLs itself, before anything is sent. */
