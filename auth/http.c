@@ -187,7 +187,7 @@ static int curl_url_check(CURLU **out, const char *url, const char *what)
 
 	*out = NULL;
 	if (ca_url_parse(&core, url) < 0) {
-		rc = ca_error(CA_EINVAL, "refusing to send %s: %s", what, ca_error_message());
+		rc = ca_error_prefix("refusing to send %s", what); /* the parser's reason */
 		goto out;
 	}
 	if (!(h = curl_url())) {
@@ -353,7 +353,8 @@ static int retryable(CURLcode code)
 
 int http_perform(struct http_response *res, const struct http_request *req)
 {
-	char host[256];
+	struct ca_url parsed;
+	char host[CA_URL_HOST_MAX + 8];
 	long backoff_ms = 500, retry_after = -1, wait, timeout_ms = request_timeout_ms();
 	char detail[CURL_ERROR_SIZE] = "";
 	const char *why;
@@ -364,10 +365,12 @@ int http_perform(struct http_response *res, const struct http_request *req)
 	memset(res, 0, sizeof(*res));
 	if ((error = init_curl()))
 		return error;
+	if (ca_url_parse(&parsed, req->url) < 0)
+		return ca_error_prefix("refusing to send %s", req->what); /* the parser's reason */
 	url_host(host, sizeof(host), req->url);
 	if (!ca_url_allowed(req->url))
-		return ca_error(CA_EINVAL, "refusing to send %s to %s: only https:// (or http:// to loopback), "
-			"without user-info", req->what, host);
+		return ca_error(CA_EINVAL, "refusing to send %s to %s: only https:// (or http:// to loopback)",
+			req->what, host);
 
 	for (i = 1; i <= HTTP_ATTEMPTS; i++) {
 		int64_t left = budget_left_ms();
