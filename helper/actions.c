@@ -12,6 +12,7 @@
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -183,24 +184,19 @@ static int carto_route(struct ca_config *cfg, const struct proto_msg *msg, const
 	return 0;
 }
 
-/* The host part of a URL ("https://h:1/x" -> "h:1"). */
-static void url_host(char *out, size_t size, const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	p = p ? p + 3 : url;
-	snprintf(out, size, "%.*s", (int)strcspn(p, "/?#"), p);
-}
-
 static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_config *cfg,
 	const struct ca_token *tok, const char *dw_project, const char *dw_token)
 {
 	const char *host = proto_get(msg, "host");
-	char api_host[256], expiry[24];
+	char api_host[CA_URL_HOST_MAX + 8], expiry[24];
 	int authtype = proto_list_has(msg, "capability[]", "authtype");
 	int error = 0;
 
-	url_host(api_host, sizeof(api_host), tok->api_base_url ? tok->api_base_url : "");
+	/* host= is the parsed host[:port], never user-info (util/url.h). */
+	if (!tok->api_base_url || !ca_url_allowed(tok->api_base_url) ||
+	    ca_url_host(api_host, sizeof(api_host), tok->api_base_url) < 0)
+		return ca_error(CA_ERR, "the token's API base URL is not an https:// URL "
+			"(http:// only to loopback) without user-info; log in again or pass api_base_url");
 	snprintf(expiry, sizeof(expiry), "%" PRId64, tok->expiration);
 	if (authtype)
 		error |= proto_write(f, "capability[]", "authtype");
