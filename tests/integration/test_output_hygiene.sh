@@ -121,11 +121,11 @@ case_env_quoting() {
   fresh env-quote
   # A token can hold no quote (RFC 6750 characters only); a URL path can.
   make_creds_file "$creds" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" \
-    "$STANDIN_URL/a'\$(touch $TEST_TMP/pwned)'b"
+    "$STANDIN_URL/a'\$(id>$TEST_TMP/pwned)'b"
   run_helper "" token --m2m "$creds" --format env
   assert_rc 0
   out=$(cd "$TEST_TMP" && eval "$OUT" && printf '%s' "$CARTO_API_BASE_URL")
-  assert_eq "$STANDIN_URL/a'\$(touch $TEST_TMP/pwned)'b" "$out" \
+  assert_eq "$STANDIN_URL/a'\$(id>$TEST_TMP/pwned)'b" "$out" \
     "the value comes back unchanged through eval"
   assert_no_file "$TEST_TMP/pwned" "a quote broke out of the shell quoting"
 }
