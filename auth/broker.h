@@ -8,7 +8,7 @@
 #define CA_AUTH_BROKER_H
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 
 struct store;
 

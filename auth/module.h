@@ -1,11 +1,11 @@
 /*
  * The heavy halves of the library, each behind a table of entry points:
  *
- *   struct ca_module          the network: libcurl and its TLS stack,
- *                             libyaml (M2M, OAuth, discovery, Data
- *                             Warehouse);
- *   struct ca_keyring_module  the Secret Service store: libsecret, GLib,
- *                             D-Bus.
+ *   struct ca_module          the network (auth/net/, here): libcurl and
+ *                             its TLS stack, libyaml (M2M, OAuth,
+ *                             discovery, Data Warehouse);
+ *   struct ca_keyring_module  the Secret Service store (keyring/secret/,
+ *                             keyring/module.h): libsecret, GLib, D-Bus.
  *
  * The shared library links both directly (module_builtin.c). The carto-auth
  * executable loads each one only when it needs it (helper/module_loader.c):
@@ -16,9 +16,7 @@
 #define CA_AUTH_MODULE_H
 
 #include "auth/config.h"
-#include "auth/token.h"
-
-struct store;
+#include "token/token.h"
 
 /* Bumped whenever a table changes; the loader refuses another value. */
 #define CA_MODULE_ABI 2
@@ -42,11 +40,6 @@ struct ca_module {
 		const char *access_token);
 };
 
-struct ca_keyring_module {
-	int abi;
-	/* The Secret Service store; CA_EKEYRING when it cannot be reached. */
-	int (*open)(struct store **out, const struct ca_config *cfg);
-};
 
 /*
  * The network half (carto-auth-net.so), loaded on first use. NULL with the
@@ -54,7 +47,5 @@ struct ca_keyring_module {
  */
 const struct ca_module *ca_module_get(void);
 
-/* The keyring half (carto-auth-keyring.so), the same way. */
-const struct ca_keyring_module *ca_keyring_module_get(void);
 
 #endif

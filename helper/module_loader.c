@@ -14,6 +14,7 @@
  * <prefix>/<libdir>/carto-auth/ relative to the executable (installed).
  */
 #include "auth/module.h"
+#include "keyring/module.h"
 #include "util/error.h"
 
 #include <dlfcn.h>

@@ -20,7 +20,7 @@
  */
 #include "keyring/store.h"
 
-#include "auth/jwt.h"
+#include "token/jwt.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"

@@ -1,7 +1,7 @@
 /* Choosing a store: CARTO_AUTH_STORE=auto|keyring|file. */
 #include "keyring/store.h"
 
-#include "auth/module.h"
+#include "keyring/module.h"
 #include "util/error.h"
 #include "util/mem.h"
 

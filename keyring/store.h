@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 
 /* A stored token's description, without its secrets (for status/logout). */
 struct store_token_info {

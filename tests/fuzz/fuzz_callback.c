@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/callback.h"
+#include "auth/net/callback.h"
 #include "util/mem.h"
 
 static void parse(const uint8_t *data, size_t size, const char *path)

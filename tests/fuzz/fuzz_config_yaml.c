@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "auth/config.h"
-#include "auth/discover.h"
+#include "auth/net/discover.h"
 #include "util/error.h"
 #include "util/mem.h"
 

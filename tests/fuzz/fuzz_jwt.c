@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "auth/config.h"
-#include "auth/jwt.h"
-#include "auth/token.h"
+#include "token/jwt.h"
+#include "token/token.h"
 #include "keyring/store.h"
 #include "util/base64url.h"
 #include "util/mem.h"

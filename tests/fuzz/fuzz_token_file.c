@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "auth/config.h"
-#include "auth/token.h"
-#include "keyring/secret_store.h"
+#include "token/token.h"
+#include "keyring/secret/secret_store.h"
 #include "keyring/store.h"
 #include "util/mem.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/token.h"
+#include "token/token.h"
 #include "util/error.h"
 
 static const long statuses[] = { 200, 200, 200, 200, 201, 204, 302, 400, 401, 403, 429, 500, 503 };

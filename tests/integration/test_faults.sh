@@ -5,7 +5,7 @@
 # Every failing case checks what a user sees: exit status 1, nothing on
 # stdout, one clear line on stderr, no secret in it, the stored token files
 # byte-for-byte unchanged, and the time it took against the stated bound.
-# The bounds come from auth/http.c: per attempt a 10 s connect timeout and a
+# The bounds come from auth/net/http.c: per attempt a 10 s connect timeout and a
 # 30 s total timeout, 3 attempts, backoff 0.5 s then 1 s, Retry-After
 # honoured up to 10 s, 60 s for all network work of one call.
 # CARTO_AUTH_HTTP_TIMEOUT_MS lowers the per-attempt timeout for the quick

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "auth/config.h"
-#include "auth/jwt.h"
-#include "auth/token.h"
-#include "keyring/secret_store.h"
+#include "token/jwt.h"
+#include "token/token.h"
+#include "keyring/secret/secret_store.h"
 #include "keyring/store.h"
 #include "util/base64url.h"
 #include "util/error.h"

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/http.h"
-#include "auth/token.h"
+#include "auth/net/http.h"
+#include "token/token.h"
 #include "util/error.h"
 #include "util/mem.h"
 

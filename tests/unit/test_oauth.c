@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/callback.h"
+#include "auth/net/callback.h"
 #include "auth/config.h"
-#include "auth/discover.h"
-#include "auth/oauth.h"
+#include "auth/net/discover.h"
+#include "auth/net/oauth.h"
 #include "util/base64url.h"
 #include "util/sha256.h"
 #include "util/error.h"

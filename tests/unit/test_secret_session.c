@@ -1,5 +1,5 @@
 /*
- * The encrypted Secret Service session's pieces (keyring/secret_session.c):
+ * The encrypted Secret Service session's pieces (keyring/secret/secret_session.c):
  * HKDF-SHA256 against RFC 5869's vectors, PKCS#7 unpadding at its edges,
  * the checks on the server's public value and on a secret's lengths, and
  * two halves of an exchange agreeing on a key. (Agreement with a real
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "keyring/secret_session.h"
+#include "keyring/secret/secret_session.h"
 #include "util/error.h"
 
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "keyring/secret_store.h"
+#include "keyring/secret/secret_store.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"

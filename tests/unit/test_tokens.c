@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"

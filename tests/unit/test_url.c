@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "auth/config.h"
-#include "auth/http.h"
+#include "auth/net/http.h"
 #include "util/error.h"
 #include "util/url.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 
 #define OAUTH_VERIFIER_BYTES 48 /* 64 characters, within RFC 7636's 43..128 */
 #define OAUTH_STATE_BYTES 24    /* 32 characters */

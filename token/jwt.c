@@ -1,6 +1,6 @@
-#include "auth/jwt.h"
+#include "token/jwt.h"
 
-#include "auth/token.h"
+#include "token/token.h"
 #include "util/base64url.h"
 #include "util/error.h"
 #include "util/mem.h"

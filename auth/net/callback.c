@@ -1,4 +1,4 @@
-#include "auth/callback.h"
+#include "auth/net/callback.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "auth/config.h"
-#include "auth/http.h"
+#include "auth/net/http.h"
 #include "util/error.h"
 #include "util/mem.h"
 

@@ -1,5 +1,6 @@
 /* In libcarto-auth both heavy halves are linked in: no loading needed. */
 #include "auth/module.h"
+#include "keyring/module.h"
 
 extern const struct ca_module ca_module_table;
 extern const struct ca_keyring_module ca_keyring_table;

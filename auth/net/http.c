@@ -1,4 +1,4 @@
-#include "auth/http.h"
+#include "auth/net/http.h"
 
 #include "auth/config.h"
 #include "util/error.h"

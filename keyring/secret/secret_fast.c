@@ -38,9 +38,9 @@
  * GetSecrets together and computes our half meanwhile. Two round trips,
  * where the five calls one after the other took five.
  */
-#include "keyring/secret_store.h"
+#include "keyring/secret/secret_store.h"
 
-#include "keyring/secret_session.h"
+#include "keyring/secret/secret_session.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"

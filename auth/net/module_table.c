@@ -1,9 +1,9 @@
 /* The network half's entry points, in one table (see auth/module.h). */
 #include "auth/module.h"
 
-#include "auth/discover.h"
-#include "auth/m2m.h"
-#include "auth/oauth.h"
+#include "auth/net/discover.h"
+#include "auth/net/m2m.h"
+#include "auth/net/oauth.h"
 
 const struct ca_module ca_module_table = {
 	.abi = CA_MODULE_ABI,

@@ -1,6 +1,6 @@
-#include "auth/m2m.h"
+#include "auth/net/m2m.h"
 
-#include "auth/http.h"
+#include "auth/net/http.h"
 #include "util/error.h"
 #include "util/mem.h"
 

@@ -3,7 +3,7 @@
 #define CA_AUTH_M2M_H
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 
 int m2m_token(struct ca_token *out, const struct ca_config *cfg);
 

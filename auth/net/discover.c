@@ -1,4 +1,4 @@
-#include "auth/discover.h"
+#include "auth/net/discover.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "auth/http.h"
+#include "auth/net/http.h"
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/url.h"

@@ -32,9 +32,9 @@
  * for the prompt) a locked match is CA_EKEYRING. Every D-Bus wait is
  * bounded by a watchdog that cancels the call.
  */
-#include "keyring/secret_store.h"
+#include "keyring/secret/secret_store.h"
 
-#include "keyring/secret_session.h"
+#include "keyring/secret/secret_session.h"
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"

@@ -1,4 +1,4 @@
-#include "auth/token.h"
+#include "token/token.h"
 
 #include "util/error.h"
 #include "util/mem.h"

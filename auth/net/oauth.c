@@ -1,4 +1,4 @@
-#include "auth/oauth.h"
+#include "auth/net/oauth.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/callback.h"
-#include "auth/discover.h"
-#include "auth/http.h"
-#include "auth/jwt.h"
-#include "auth/m2m.h"
+#include "auth/net/callback.h"
+#include "auth/net/discover.h"
+#include "auth/net/http.h"
+#include "token/jwt.h"
+#include "auth/net/m2m.h"
 #include "util/base64url.h"
 #include "util/error.h"
 #include "util/mem.h"

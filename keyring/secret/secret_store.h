@@ -9,7 +9,7 @@
 #define CA_KEYRING_SECRET_STORE_H
 
 #include "auth/config.h"
-#include "auth/token.h"
+#include "token/token.h"
 
 #include <glib.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * carto-auth executable loads when the keyring is used
  * (helper/module_loader.c). It maps libsecret and GLib, not libcurl.
  */
-#include "auth/module.h"
+#include "keyring/module.h"
 
 extern const struct ca_keyring_module ca_keyring_table;
 

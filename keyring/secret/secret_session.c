@@ -10,7 +10,7 @@
  * rule), with a secure memory pool that is locked in RAM when the system
  * allows it and wiped on free in any case.
  */
-#include "keyring/secret_session.h"
+#include "keyring/secret/secret_session.h"
 
 #include "util/error.h"
 
