@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git python3 openssl curl
   libcurl4-openssl-dev libcjson-dev libsecret-1-dev libgcrypt20-dev libyaml-dev libcmocka-dev
   gnome-keyring libsecret-tools dbus python3-dbus libglib2.0-bin
-  clang valgrind man-db groff-base bash-completion
+  clang valgrind man-db groff-base bash-completion zsh fish lintian
 )
 
 # libFuzzer and clang's sanitizer runtimes (scripts/test.sh's fuzz stage);
