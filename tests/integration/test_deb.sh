@@ -68,7 +68,14 @@ case_control() {
   done
   assert_eq carto-auth-dev "$(field "$DEV" Package)"
   assert_eq libdevel "$(field "$DEV" Section)"
-  assert_eq "carto-auth (= $VERSION-1)" "$(field "$DEV" Depends)"
+  # carto-auth of the same version, and the -dev packages whose .pc files
+  # carto-auth.pc requires (pkg-config --cflags reads them).
+  depends=$(field "$DEV" Depends)
+  for lib in "carto-auth (= $VERSION-1)" "libcurl4-openssl-dev | libcurl-dev" libcjson-dev \
+      libsecret-1-dev libgcrypt20-dev libyaml-dev; do
+    sed 's/, /\n/g' <<<"$depends" | grep -qxF -- "$lib" ||
+      { echo "FAIL: carto-auth-dev does not depend on $lib: $depends" >&2; return 1; }
+  done
   assert_contains "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./shlibs)" "libcarto-auth 0 carto-auth"
   assert_eq "activate-noawait ldconfig" "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./triggers)"
 }
