@@ -6,7 +6,8 @@
 # Debian's places with Debian's modes, stripped, without RPATH, the manual
 # page and changelog gzipped; lintian finds no error; the executable of the
 # unpacked package finds its modules at /usr/lib/<multiarch>/carto-auth
-# (relative to itself) and gets an M2M token from the stand-in. As root,
+# (relative to itself), gets an M2M token from the stand-in and loads the
+# keyring module in a private keyring session. As root,
 # where a private mount namespace with overlays can be made, the package is
 # installed for real with apt (all writes land in the overlays), used
 # (carto-auth, git credential-carto, man, pkg-config, dpkg -L) and removed.
@@ -188,6 +189,24 @@ case_unpacked_runs() {
 }
 t_case "unpacked: carto-auth finds its modules under /usr/lib/<multiarch>/carto-auth, gets a token" \
   case_unpacked_runs
+
+# The keyring module, in a private D-Bus session with a fresh gnome-keyring
+# (tests/keyring_session.sh; 77 when its tools are missing).
+_t_capture "" "$TESTS_DIR/keyring_session.sh" env CARTO_AUTH_STORE=keyring \
+  "$ROOT/usr/bin/carto-auth" --debug status
+KEYRING_RC=$RC KEYRING_ERR=$ERR
+case_unpacked_keyring() {
+  RC=$KEYRING_RC ERR=$KEYRING_ERR
+  assert_rc 0
+  assert_contains "$ERR" "module: loaded $ROOT/usr/bin/../lib/$MULTIARCH/carto-auth/carto-auth-keyring.so" \
+    "the keyring module from the package's libdir"
+}
+if [ "$KEYRING_RC" -eq 77 ]; then
+  t_skip "unpacked: the keyring module" "no keyring session: $KEYRING_ERR"
+else
+  t_case "unpacked: carto-auth loads its keyring module from /usr/lib/<multiarch>/carto-auth" \
+    case_unpacked_keyring
+fi
 
 case_unpacked_docs() {
   local pc
