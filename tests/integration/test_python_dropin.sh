@@ -131,6 +131,28 @@ print("helper=" + h.find_helper())'
 }
 t_case "the pip-installed drop-in finds the helper recorded in its wheel" case_finds_wheel_helper
 
+case_install_prefix() {
+  # cmake --install puts the wheel in <prefix>/share/carto-auth/python; a
+  # venv's copy of it runs <prefix>/bin/carto-auth with nothing on PATH.
+  local prefix=$TEST_TMP/prefix wheel venv2=$TEST_TMP/venv2
+  cmake --install "$BUILD" --prefix "$prefix" >"$TEST_TMP/install.log" 2>&1 ||
+    { cat "$TEST_TMP/install.log" >&2; return 1; }
+  wheel=$(ls "$prefix"/share/carto-auth/python/carto_auth-*-py3-none-any.whl | head -n 1)
+  assert_file_exists "$wheel"
+  "$PYTHON" -m venv "$venv2" >/dev/null
+  _t_capture "" "$venv2/bin/pip" install -q "$wheel"
+  assert_rc 0
+  printf '%s\n' "$SEED_M2M$CHECK" 'import carto_auth._helper as h
+print("helper=" + h.find_helper())' >"$TEST_TMP/prefix_snippet.py"
+  _t_capture "" env PATH=/usr/bin:/bin /bin/bash -c 'cd "$1" && exec "$2" "$3"' _ "$NB" \
+    "$venv2/bin/python" "$TEST_TMP/prefix_snippet.py"
+  assert_rc 0
+  assert_eq "$prefix/bin/carto-auth" "$(kv_get "$OUT" helper)" "the helper of the install prefix"
+  assert_match "$(kv_get "$OUT" token)" '^eyJ'
+}
+t_case "pip install <prefix>/share/carto-auth/python/carto_auth-*.whl runs <prefix>/bin/carto-auth" \
+  case_install_prefix
+
 # From here on the helper is on PATH, as for a user of the installed package.
 export PATH=$(dirname "$CARTO_AUTH"):$PATH
 
