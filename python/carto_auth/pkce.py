@@ -3,9 +3,11 @@
 The drop-in's logins are done by the carto-auth program (`carto-auth
 login`, or CartoAuth.from_oauth()).  CartoPKCE here builds the same
 authorization URL and handshake parameters as the reference's and parses a
-pasted redirect URL the same way; exchanging a code for a token is left to
-the carto-auth program, so get_token_info() and get_auth_response() raise
-CredentialsError saying so.
+pasted code or redirect URL the same way (get_auth_response() without a
+browser prompts for it, as the reference's does); exchanging a code for a
+token, and the browser login with its local server, are left to the
+carto-auth program, so get_token_info() and a get_auth_response() that
+would open the browser raise CredentialsError saying so.
 """
 
 import base64
@@ -97,7 +99,16 @@ class CartoPKCE:
         return self.get_auth_response()
 
     def get_auth_response(self, open_browser=None):
-        raise CredentialsError(_LOGIN_BY_HELPER)
+        """The authorization code, pasted by the user (paste mode only)."""
+        if open_browser is None:
+            open_browser = self.open_browser
+        if open_browser:
+            raise CredentialsError(_LOGIN_BY_HELPER)
+        url = self.get_authorize_url()
+        answer = self._input(f"Go to the following URL:\n{url}\nEnter the Access code: ")
+        if "code=" in answer:
+            return self._parse_auth_response_url(answer)[1]
+        return answer  # the code itself, copied from the page
 
     def get_token_info(self, code=None):
         raise CredentialsError(_LOGIN_BY_HELPER)

@@ -177,7 +177,11 @@ print("default=" + str(get_cache_filepath("m2m")))
 print("expired=" + str([is_token_expired(x) for x in (None, 0, 1)]))
 from urllib.parse import urlparse, parse_qs
 q = parse_qs(urlparse(CartoPKCE(open_browser=False, org="org_1").get_authorize_url()).query)
-print("authorize=" + q["redirect_uri"][0] + " " + q["organization"][0] + " " + q["code_challenge_method"][0])'
+print("authorize=" + q["redirect_uri"][0] + " " + q["organization"][0] + " " + q["code_challenge_method"][0])
+class Pasted(CartoPKCE):
+    def _input(self, prompt):
+        return "https://app.carto.com/auth/token?code=abcde"
+print("code=" + Pasted(open_browser=False).get_auth_response())'
   assert_rc 0
   assert_eq True "$(kv_get "$OUT" same)"
   assert_eq carto_auth.errors "$(kv_get "$OUT" module)" "CredentialsError lives in carto_auth.errors"
@@ -186,6 +190,7 @@ print("authorize=" + q["redirect_uri"][0] + " " + q["organization"][0] + " " + q
   assert_eq "$HOME/.carto-auth/token_m2m.json" "$(kv_get "$OUT" default)"
   assert_eq "[True, True, True]" "$(kv_get "$OUT" expired)"
   assert_eq "https://app.carto.com/auth/token org_1 S256" "$(kv_get "$OUT" authorize)"
+  assert_eq abcde "$(kv_get "$OUT" code)" "a pasted redirect URL gives its code"
 }
 t_case "the reference's modules and names, CredentialsError's module, __version__" case_names_and_version
 
