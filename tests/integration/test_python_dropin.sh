@@ -279,6 +279,39 @@ except CredentialsError as e:
 }
 t_case "an m2m object built from a token alone works" case_m2m_token_only
 
+case_time_zones() {
+  # The reference's expiration is datetime.utcnow().timestamp() plus the
+  # lifetime: off from Unix time by the local UTC offset.  The drop-in
+  # holds and takes it in that frame in every zone.
+  local tz before
+  for tz in Asia/Tokyo Europe/Madrid America/New_York; do
+    before=$(token_requests)
+    TZ=$tz vpy 'from datetime import datetime, timedelta
+from carto_auth import CartoAuth, CredentialsError
+now = datetime.utcnow()
+soon = int((now + timedelta(seconds=10)).timestamp())
+past = int((now - timedelta(seconds=10)).timestamp())
+print("soon=" + CartoAuth("m2m", access_token="t", expiration=soon).get_access_token())
+try:
+    CartoAuth("m2m", access_token="t", expiration=past).get_access_token()
+    print("past=handed out")
+except CredentialsError:
+    print("past=expired")
+a = CartoAuth.from_m2m("./carto-credentials.json", use_cache=False)
+tokens = {a.get_access_token() for _ in range(3)}
+print("tokens=" + str(len(tokens)))
+want = int((datetime.utcnow() + timedelta(seconds=86400)).timestamp())
+print("frame=" + str(abs(a._expiration - want) <= 5))'
+    assert_rc 0
+    assert_eq t "$(kv_get "$OUT" soon)" "$tz: a token valid 10 more seconds is handed out"
+    assert_eq expired "$(kv_get "$OUT" past)" "$tz: one 10 seconds past is not"
+    assert_eq 1 "$(kv_get "$OUT" tokens)" "$tz: the helper's token is held"
+    assert_eq True "$(kv_get "$OUT" frame)" "$tz: _expiration is in the reference's frame"
+    assert_eq $((before + 1)) "$(token_requests)" "$tz: one token request"
+  done
+}
+t_case "expiration in the reference's frame under Tokyo, Madrid and New York time" case_time_zones
+
 case_dw_uses_own_token() {
   # use_cache=False: every request to the helper would get a new token;
   # the Data Warehouse request goes with the token this object holds.
