@@ -5,7 +5,7 @@ object's own token.  The carto-auth program offers the Data Warehouse
 credentials only together with a token it hands out itself, so the drop-in
 makes this one request from Python (standard library only), with the same
 rules as the program: https:// only (plain http:// only to a loopback
-address, for tests), no redirect followed (the token would go with it), an
+address, for tests), no user-info, no redirect followed (the token would go with it), an
 answer of at most 1 MiB, and values with control characters refused.
 """
 
@@ -43,7 +43,13 @@ def _loopback(host):
 
 
 def _url(api_base_url):
+    if not isinstance(api_base_url, str) or _UNSAFE.search(api_base_url) or any(
+        c in api_base_url for c in " \\"
+    ):
+        raise CredentialsError("refusing to send the token: api_base_url is not a plain URL")
     parts = urlsplit(api_base_url)
+    if "@" in parts.netloc:
+        raise CredentialsError("refusing to send the token: api_base_url has user-info")
     host = parts.hostname or ""
     if not host or not (
         parts.scheme == "https" or (parts.scheme == "http" and _loopback(host))

@@ -342,6 +342,7 @@ print("project=" + a.get_carto_dw_credentials()[0])'
 t_case "get_carto_dw_credentials() uses this object's token, no new login" case_dw_uses_own_token
 
 case_dw_needs_api_base_url() {
+  standin_reset
   vpy 'from carto_auth import CartoAuth, CredentialsError
 a = CartoAuth("oauth", access_token="t", expiration=4102444800)
 try:
@@ -352,12 +353,24 @@ b = CartoAuth("oauth", api_base_url="http://example.com", access_token="t", expi
 try:
     b.get_carto_dw_credentials()
 except CredentialsError as e:
-    print("plain=" + str(e))'
+    print("plain=" + str(e))
+for url in ("http://user:pw@'"${STANDIN_URL#http://}"'",
+            "http://example.com\\@'"${STANDIN_URL#http://}"'"):
+    try:
+        CartoAuth("oauth", api_base_url=url, access_token="t",
+                  expiration=4102444800).get_carto_dw_credentials()
+        print("userinfo=sent")
+    except CredentialsError as e:
+        print("userinfo=" + str(e))'
   assert_rc 0
+  assert_eq "2 refused" "$(grep -c '^userinfo=refusing to send the token' <<<"$OUT") refused" \
+    "no token to a URL with user-info or a backslash"
+  assert_not_contains "$OUT" "user:pw" "the user-info is not repeated"
+  assert_eq 0 "$(standin_requests /v3/connections/carto-dw/token)" "the stand-in got no request"
   assert_eq "api_base_url required" "$(kv_get "$OUT" error)"
   assert_contains "$(kv_get "$OUT" plain)" "https://" "no token over plain http to a remote host"
 }
-t_case "get_carto_dw_credentials(): api_base_url required, https only" case_dw_needs_api_base_url
+t_case "get_carto_dw_credentials(): api_base_url required; https only, no user-info" case_dw_needs_api_base_url
 
 case_not_json_is_value_error() {
   printf 'api_base_url: nope\n' >"$NB/not-json.json"
