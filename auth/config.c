@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -58,33 +59,38 @@ int64_t ca_now(void)
 	return (int64_t)time(NULL);
 }
 
-int ca_url_allowed(const char *url)
+/*
+ * 0 when a request may go to url (util/url.h); else CA_EINVAL with a
+ * message naming what and the reason, never the URL (it may hold a
+ * password in its user-info).
+ */
+static int check_url(const char *url, const char *what, const char *where)
 {
-	static const char *const loopback[] = {
-		"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"
-	};
-	size_t i;
+	struct ca_url parsed;
+	char reason[160];
 
-	if (!url)
-		return 0;
-	if (!strncasecmp(url, "https://", 8))
-		return url[8] != '\0' && !strchr("/?#", url[8]); /* a host follows */
-	if (!strcasecmp(url, "http://localhost"))
-		return 1;
-	for (i = 0; i < sizeof(loopback) / sizeof(*loopback); i++)
-		if (!strncasecmp(url, loopback[i], strlen(loopback[i])))
-			return 1;
-	return 0;
+	if (ca_url_parse(&parsed, url) == 0) {
+		if (!strcmp(parsed.scheme, "https") || ca_url_is_loopback_host(parsed.host))
+			return 0;
+		snprintf(reason, sizeof(reason), "its host is not a loopback address");
+	} else {
+		snprintf(reason, sizeof(reason), "%s", ca_error_message());
+	}
+	if (where)
+		return ca_error(CA_EINVAL, "%s in %s must be an https:// URL (http:// only to "
+			"a loopback address): %s", what, where, reason);
+	return ca_error(CA_EINVAL, "bad input: %s must be an https:// URL (http:// only to "
+		"a loopback address): %s", what, reason);
 }
 
 /* Copies value into *dst without trailing slashes. */
 static int set_url(char **dst, const char *value, const char *what)
 {
 	size_t len = strlen(value);
+	int error;
 
-	if (!ca_url_allowed(value))
-		return ca_error(CA_EINVAL,
-			"bad input: %s must be an https:// URL (http:// only to a loopback address)", what);
+	if ((error = check_url(value, what, NULL)))
+		return error;
 	while (len > 8 && value[len - 1] == '/')
 		len--;
 	ca_free(*dst);
@@ -97,6 +103,25 @@ static int set_str(char **dst, const char *value)
 	ca_free(*dst);
 	*dst = ca_strdup(value);
 	return (*dst || !value) ? 0 : ca_error(CA_ERR, "out of memory");
+}
+
+/*
+ * The loopback redirect URI of the browser login: http:// to a loopback
+ * host, parsed as any other URL (auth/callback.c then binds to it).
+ */
+static int set_redirect_uri(char **dst, const char *value)
+{
+	struct ca_url parsed;
+	char reason[160];
+
+	if (ca_url_parse(&parsed, value) < 0)
+		snprintf(reason, sizeof(reason), "%s", ca_error_message());
+	else if (strcmp(parsed.scheme, "http") != 0 || !ca_url_is_loopback_host(parsed.host))
+		snprintf(reason, sizeof(reason), "it is not http:// to a loopback address");
+	else
+		return set_str(dst, value);
+	return ca_error(CA_EINVAL, "bad input: CARTO_AUTH_REDIRECT_URI must be an http:// URL "
+		"to a loopback address: %s", reason);
 }
 
 /* An environment variable wins over the key, the key over the default. */
@@ -184,10 +209,8 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 	    (error = read_attribute(&id, root, "client_id", path)) ||
 	    (error = read_attribute(&secret, root, "client_secret", path)))
 		goto out;
-	if (!ca_url_allowed(api)) {
-		error = ca_error(CA_EINVAL, "api_base_url in %s must be an https:// URL", path);
+	if ((error = check_url(api, "api_base_url", path)))
 		goto out;
-	}
 	if ((error = set_str(&cfg->credentials_file, path)) ||
 	    (error = set_url(&cfg->api_base_url, api, "api_base_url")))
 		goto out;
@@ -304,8 +327,8 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 		CA_DEFAULT_AUTH_URL), "auth_url")) ||
 	    (error = set_url(&cfg->accounts_url, pick("CARTO_ACCOUNTS_URL", NULL, NULL,
 		CA_DEFAULT_ACCOUNTS_URL), "CARTO_ACCOUNTS_URL")) ||
-	    (error = set_str(&cfg->redirect_uri, pick("CARTO_AUTH_REDIRECT_URI", NULL, NULL,
-		CA_DEFAULT_REDIRECT_URI))) ||
+	    (error = set_redirect_uri(&cfg->redirect_uri, pick("CARTO_AUTH_REDIRECT_URI", NULL,
+		NULL, CA_DEFAULT_REDIRECT_URI))) ||
 	    (error = set_str(&cfg->oauth_client_id, pick("CARTO_AUTH_CLIENT_ID", NULL, NULL,
 		CA_DEFAULT_CLIENT_ID))) ||
 	    (error = set_str(&cfg->scope, pick(NULL, msg, "scope", CA_DEFAULT_SCOPE))))

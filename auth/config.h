@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/url.h" /* ca_url_allowed() */
+
 struct proto_msg;
 
 #define CA_DEFAULT_AUTH_URL "https://auth.carto.com"
@@ -79,9 +81,6 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 void ca_config_identity_tag(const struct ca_config *cfg, char out[40]);
 
 const char *ca_mode_name(enum ca_mode mode);
-
-/* Whether url is https://, or http:// to a loopback address. */
-int ca_url_allowed(const char *url);
 
 /* Seconds since the epoch. */
 int64_t ca_now(void);

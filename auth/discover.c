@@ -9,6 +9,7 @@
 #include "auth/http.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #define MAX_URL 2048
 #define MAX_SERVER_TEXT 200
@@ -303,6 +304,8 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 {
 	struct http_response res = { 0 };
 	char *domain = NULL, *config_url = NULL, *url = NULL;
+	char host[CA_URL_HOST_MAX + 8];
+	struct ca_url accounts;
 	const char *scheme;
 	int rc;
 
@@ -320,14 +323,19 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 		goto out;
 	http_response_clear(&res);
 
-	scheme = strncasecmp(cfg->accounts_url, "http://", 7) == 0 ? "http" : "https";
+	/* The tenant is reached as the accounts endpoint was: http only on loopback. */
+	if ((rc = ca_url_parse(&accounts, cfg->accounts_url)) < 0)
+		goto out;
+	scheme = accounts.scheme;
 	config_url = ca_malloc(strlen(scheme) + 3 + strlen(domain) + sizeof("/config.yaml"));
 	if (!config_url) {
 		rc = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
 	sprintf(config_url, "%s://%s/config.yaml", scheme, domain);
-	if (!ca_url_allowed(config_url)) {
+	/* The URL parser must read back exactly the host[:port] it was given. */
+	if (!ca_url_allowed(config_url) || ca_url_host(host, sizeof(host), config_url) < 0 ||
+	    strcasecmp(host, domain) != 0) {
 		rc = ca_error(CA_ENET, "account discovery named a tenant (%s) that is not "
 			"reachable over https://", domain);
 		goto out;

@@ -3,6 +3,7 @@
 #include "auth/config.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define CONNECT_TIMEOUT_MS 10000L
@@ -158,14 +160,80 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
 	return len;
 }
 
-/* The host part of a URL for messages (no credentials, no path). */
+/*
+ * The host[:port] of a URL for messages, as the core parser reads it: never
+ * user-info (which may hold a password), never the path.
+ */
 static void url_host(char *out, size_t size, const char *url)
 {
-	const char *p = strstr(url, "://"), *end;
+	if (ca_url_host(out, size, url) < 0)
+		snprintf(out, size, "%s", "a URL that does not parse");
+}
 
-	p = p ? p + 3 : url;
-	end = p + strcspn(p, "/?#");
-	snprintf(out, size, "%.*s", (int)(end - p), p);
+/*
+ * libcurl's own reading of url, made right before each attempt: no
+ * user-info, the scheme https (http only to a loopback host) and the very
+ * host and port the core parser (util/url.h) reads. The request is then
+ * made from this handle (CURLOPT_CURLU), so what was checked is what is
+ * used.
+ */
+static int curl_url_check(CURLU **out, const char *url, const char *what)
+{
+	struct ca_url core;
+	CURLU *h = NULL;
+	char *part = NULL, *scheme = NULL, *host = NULL;
+	CURLUcode uc;
+	int rc = 0;
+
+	*out = NULL;
+	if (ca_url_parse(&core, url) < 0) {
+		rc = ca_error_prefix("refusing to send %s", what); /* the parser's reason */
+		goto out;
+	}
+	if (!(h = curl_url())) {
+		rc = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	/* No default or guessed scheme: the URL must name it. */
+	if ((uc = curl_url_set(h, CURLUPART_URL, url, CURLU_DISALLOW_USER)) != CURLUE_OK) {
+		rc = ca_error(CA_EINVAL, "refusing to send %s: libcurl cannot parse the URL (%s)",
+			what, curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
+	    curl_url_get(h, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
+	    curl_url_get(h, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS ||
+	    curl_url_get(h, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
+		rc = ca_error(CA_EINVAL, "refusing to send %s: the URL has user-info", what);
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = ca_error(CA_EINVAL, "refusing to send %s: the URL has no scheme or host", what);
+		goto out;
+	}
+	uc = curl_url_get(h, CURLUPART_PORT, &part, 0);
+	if (strcasecmp(scheme, core.scheme) != 0 || !ca_url_same_host(host, core.host) ||
+	    (uc == CURLUE_OK ? !part || atoi(part) != core.port :
+	     uc != CURLUE_NO_PORT || core.port != 0)) {
+		rc = ca_error(CA_EINVAL, "refusing to send %s: libcurl and carto-auth read the "
+			"URL's host differently", what);
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") != 0 &&
+	    (strcasecmp(scheme, "http") != 0 || !ca_url_is_loopback_host(host))) {
+		rc = ca_error(CA_EINVAL, "refusing to send %s: only https:// (or http:// to "
+			"loopback)", what);
+		goto out;
+	}
+	*out = h;
+	h = NULL;
+out:
+	curl_free(part);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return rc;
 }
 
 static void sleep_ms(long ms)
@@ -195,17 +263,24 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 	struct header_state hs = { -1 };
 	struct sink sink = { 0 };
 	char *auth = NULL;
+	CURLU *url = NULL;
 	CURL *curl;
 	int error = 0;
 
-	curl = curl_easy_init();
-	if (!curl)
-		return ca_error(CA_ERR, "cannot initialise libcurl");
 	detail[0] = '\0';
+	if ((error = curl_url_check(&url, req->url, req->what)))
+		return error;
+	curl = curl_easy_init();
+	if (!curl) {
+		curl_url_cleanup(url);
+		return ca_error(CA_ERR, "cannot initialise libcurl");
+	}
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
-	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(curl, CURLOPT_CURLU, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 0L);
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca_bundle())
@@ -256,6 +331,7 @@ out:
 	ca_free(auth);
 	ca_free(sink.data);
 	curl_easy_cleanup(curl);
+	curl_url_cleanup(url); /* after the easy handle, which used it */
 	return error;
 }
 
@@ -277,7 +353,8 @@ static int retryable(CURLcode code)
 
 int http_perform(struct http_response *res, const struct http_request *req)
 {
-	char host[256];
+	struct ca_url parsed;
+	char host[CA_URL_HOST_MAX + 8];
 	long backoff_ms = 500, retry_after = -1, wait, timeout_ms = request_timeout_ms();
 	char detail[CURL_ERROR_SIZE] = "";
 	const char *why;
@@ -286,12 +363,14 @@ int http_perform(struct http_response *res, const struct http_request *req)
 	int64_t started;
 
 	memset(res, 0, sizeof(*res));
+	if ((error = init_curl()))
+		return error;
+	if (ca_url_parse(&parsed, req->url) < 0)
+		return ca_error_prefix("refusing to send %s", req->what); /* the parser's reason */
 	url_host(host, sizeof(host), req->url);
 	if (!ca_url_allowed(req->url))
 		return ca_error(CA_EINVAL, "refusing to send %s to %s: only https:// (or http:// to loopback)",
 			req->what, host);
-	if ((error = init_curl()))
-		return error;
 
 	for (i = 1; i <= HTTP_ATTEMPTS; i++) {
 		int64_t left = budget_left_ms();

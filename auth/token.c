@@ -91,6 +91,20 @@ static int dup_optional(char **dst, const cJSON *root, const char *name)
 	return *dst ? 0 : ca_error(CA_ERR, "out of memory");
 }
 
+int ca_token_chars_valid(const char *token)
+{
+	static const char extra[] = "-._~+/=";
+	const char *p;
+
+	if (!token || !*token)
+		return 0;
+	for (p = token; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return 0;
+	return 1;
+}
+
 int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 	long http_status, int64_t now)
 {
@@ -118,7 +132,7 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 	}
 	access = json_string(root, "access_token");
 	expires = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
-	if (!access || !*access || strpbrk(access, "\r\n")) {
+	if (!access || !ca_token_chars_valid(access)) {
 		error = ca_error(CA_ENET, "token request failed: the answer has no valid access_token");
 		goto out;
 	}
@@ -133,8 +147,10 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 		error = error ? error : ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	if (tok.refresh_token && strpbrk(tok.refresh_token, "\r\n"))
+	if (tok.refresh_token && !ca_token_chars_valid(tok.refresh_token)) {
+		ca_warn("the server's refresh token is not a valid token; it is not kept");
 		ca_clear_ptr(&tok.refresh_token);
+	}
 	ca_token_move(out, &tok);
 out:
 	ca_token_clear(&tok);

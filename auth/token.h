@@ -31,6 +31,13 @@ int ca_time_from_double(int64_t *out, double seconds);
 int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl);
 
 /*
+ * Whether a token from a server is made of RFC 6750's b64token characters
+ * only (letters, digits, -._~+/ and =), as JWTs and Auth0's opaque tokens
+ * are: nothing that could break a protocol line, a header or a terminal.
+ */
+int ca_token_chars_valid(const char *token);
+
+/*
  * Parses an Auth0 token response body. access_token (non-empty string)
  * and expires_in (positive number) are required; refresh_token is taken
  * when present. An Auth0 error body ({"error","error_description"})

@@ -12,6 +12,7 @@
 #include "keyring/store.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,44 +41,28 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /*
- * The host name of a host[:port] value (a request's host=, or a URL's
- * authority): without the port, the IPv6 brackets and a final dot.
- * Empty when it has user-info or does not fit.
+ * The host name of a request's host= value ("h:1" -> "h"), read by the
+ * same parser as every URL: empty when it has user-info or is not a host.
  */
-static void bare_host(char *out, size_t size, const char *hostport, size_t len)
+static void request_host(char out[CA_URL_HOST_MAX], const char *value)
 {
-	const char *end;
-	size_t n;
+	struct ca_url url;
+	char text[CA_URL_HOST_MAX + 16];
 
 	out[0] = '\0';
-	if (memchr(hostport, '@', len))
+	if (strlen(value) >= CA_URL_HOST_MAX || strpbrk(value, "/?#"))
 		return;
-	if (len && hostport[0] == '[') {
-		end = memchr(hostport, ']', len);
-		if (!end)
-			return;
-		hostport++;
-		n = (size_t)(end - hostport);
-	} else {
-		end = memchr(hostport, ':', len);
-		n = end ? (size_t)(end - hostport) : len;
-	}
-	if (n && hostport[n - 1] == '.')
-		n--;
-	if (n >= size)
-		return;
-	memcpy(out, hostport, n);
-	out[n] = '\0';
+	snprintf(text, sizeof(text), "https://%s", value);
+	if (!ca_url_parse(&url, text))
+		memcpy(out, url.host, sizeof(url.host));
 }
 
-/* The host name of an already validated URL ("https://h:1/x" -> "h"). */
-static void url_host_name(char *out, size_t size, const char *url)
+/* Whether host is the host of a configured URL. */
+static int host_of(const char *host, const char *configured)
 {
-	const char *p = url ? strstr(url, "://") : NULL;
+	struct ca_url url;
 
-	out[0] = '\0';
-	if (p)
-		bare_host(out, size, p + 3, strcspn(p + 3, "/?#"));
+	return configured && !ca_url_parse(&url, configured) && ca_url_same_host(host, url.host);
 }
 
 /* Whether host matches one CARTO_AUTH_HOSTS entry ("*.x" matches below x). */
@@ -122,22 +107,20 @@ static int token_host_allowed(const struct proto_msg *msg, const struct ca_confi
 	const char **why)
 {
 	const char *value = proto_get(msg, "host");
-	char host[256], own[256];
+	char host[CA_URL_HOST_MAX];
 
 	*why = "the request names no host";
 	if (!value || !*value)
 		return 1;
-	bare_host(host, sizeof(host), value, strlen(value));
+	request_host(host, value);
 	*why = "it is under carto.com";
 	if (*host && (ends_with(host, ".carto.com") || !strcasecmp(host, "carto.com")))
 		return 1;
 	*why = "it is the host of the API base URL";
-	url_host_name(own, sizeof(own), cfg->api_base_url);
-	if (*host && *own && !strcasecmp(host, own))
+	if (*host && host_of(host, cfg->api_base_url))
 		return 1;
 	*why = "it is the host of the authorization server";
-	url_host_name(own, sizeof(own), cfg->auth_url);
-	if (*host && *own && !strcasecmp(host, own))
+	if (*host && host_of(host, cfg->auth_url))
 		return 1;
 	*why = "it is listed in CARTO_AUTH_HOSTS";
 	if (*host && listed_host(host))
@@ -150,13 +133,13 @@ static int token_host_allowed(const struct proto_msg *msg, const struct ca_confi
 static int is_carto_request(const struct proto_msg *msg)
 {
 	const char *host = proto_get(msg, "host");
-	char bare[256];
+	char bare[CA_URL_HOST_MAX];
 
 	if (proto_get(msg, "mode") || proto_get(msg, "credentials_file") || proto_get(msg, "client_id"))
 		return 1;
 	if (!host)
 		return 0;
-	bare_host(bare, sizeof(bare), host, strlen(host));
+	request_host(bare, host);
 	return ends_with(bare, ".carto.com") || !strcasecmp(bare, "carto.com");
 }
 
@@ -183,24 +166,19 @@ static int carto_route(struct ca_config *cfg, const struct proto_msg *msg, const
 	return 0;
 }
 
-/* The host part of a URL ("https://h:1/x" -> "h:1"). */
-static void url_host(char *out, size_t size, const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	p = p ? p + 3 : url;
-	snprintf(out, size, "%.*s", (int)strcspn(p, "/?#"), p);
-}
-
 static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_config *cfg,
 	const struct ca_token *tok, const char *dw_project, const char *dw_token)
 {
 	const char *host = proto_get(msg, "host");
-	char api_host[256], expiry[24];
+	char api_host[CA_URL_HOST_MAX + 8], expiry[24];
 	int authtype = proto_list_has(msg, "capability[]", "authtype");
 	int error = 0;
 
-	url_host(api_host, sizeof(api_host), tok->api_base_url ? tok->api_base_url : "");
+	/* host= is the parsed host[:port], never user-info (util/url.h). */
+	if (!tok->api_base_url || !ca_url_allowed(tok->api_base_url) ||
+	    ca_url_host(api_host, sizeof(api_host), tok->api_base_url) < 0)
+		return ca_error(CA_ERR, "the token's API base URL is not an https:// URL "
+			"(http:// only to loopback) without user-info; log in again or pass api_base_url");
 	snprintf(expiry, sizeof(expiry), "%" PRId64, tok->expiration);
 	if (authtype)
 		error |= proto_write(f, "capability[]", "authtype");

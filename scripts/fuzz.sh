@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 all=(fuzz_protocol fuzz_credentials fuzz_token_response fuzz_token_file
-	fuzz_config_yaml fuzz_callback)
+	fuzz_config_yaml fuzz_callback fuzz_url)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 build=build-fuzz

@@ -23,6 +23,7 @@ fuzz_protocol) dict=(-dict="$here/protocol.dict") ;;
 fuzz_credentials|fuzz_token_response|fuzz_token_file|fuzz_jwt) dict=(-dict="$here/json.dict") ;;
 fuzz_config_yaml) dict=(-dict="$here/yaml.dict") ;;
 fuzz_callback) dict=(-dict="$here/callback.dict") ;;
+fuzz_url) dict=(-dict="$here/url.dict") ;;
 esac
 exec "$fuzzer" "${dict[@]}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work-" "$@" "$work" "$seeds"

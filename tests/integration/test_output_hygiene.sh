@@ -86,10 +86,13 @@ case_hostile_token_refused() {
     hostile_token "$value"
     run_helper "$GET_M2M" get
     assert_refused_whole "a token with $value"
-    assert_contains "$ERR" "carto-auth: get: refusing to print"
+    # Refused where the server's answer is read: never stored, so the
+    # next call asks again instead of failing on a stored bad token.
+    assert_contains "$ERR" "carto-auth: get: token request failed: the answer has no valid access_token"
+    assert_eq "" "$(find "$CARTO_AUTH_HOME" -name 'token*.json' 2>/dev/null)" "a hostile token was stored"
   done
 }
-t_case "a token with a control character or separator: get refuses the answer whole" \
+t_case "a token with a control character or separator: refused whole, never stored" \
   case_hostile_token_refused
 
 case_hostile_token_other_outputs() {
@@ -98,13 +101,15 @@ case_hostile_token_other_outputs() {
   hostile_token "${HOSTILE[1]}"
   run_helper "" token --m2m "$CREDS"
   assert_refused_whole "token --format plain"
-  assert_contains "$ERR" "carto-auth: token: refusing to print the token"
-  # the token is in the store now: every format refuses it the same way
+  assert_contains "$ERR" "carto-auth: token: token request failed: the answer has no valid access_token"
+  # every format refuses it the same way
   for format in plain json env header; do
+    hostile_token "${HOSTILE[1]}"
     run_helper "" token --m2m "$CREDS" --format "$format"
     assert_refused_whole "token --format $format"
   done
   # and git's view of it, with the authtype capability
+  hostile_token "${HOSTILE[1]}"
   run_helper $'capability[]=authtype\ncredentials_file='"$CREDS"$'\n\n' get
   assert_refused_whole "get with capability[]=authtype"
 }
@@ -112,13 +117,15 @@ t_case "token --format plain/json/env/header refuse a hostile token, printing no
   case_hostile_token_other_outputs
 
 case_env_quoting() {
-  local out
+  local out creds=$TEST_TMP/creds-quote.json
   fresh env-quote
-  hostile_token "a'\$(touch $TEST_TMP/pwned)'b"
-  run_helper "" token --m2m "$CREDS" --format env
+  # A token can hold no quote (RFC 6750 characters only); a URL path can.
+  make_creds_file "$creds" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" \
+    "$STANDIN_URL/a'\$(id>$TEST_TMP/pwned)'b"
+  run_helper "" token --m2m "$creds" --format env
   assert_rc 0
-  out=$(cd "$TEST_TMP" && eval "$OUT" && printf '%s' "$CARTO_ACCESS_TOKEN")
-  assert_eq "eyJhbGciOiJub25lIn0.e30.a'\$(touch $TEST_TMP/pwned)'b" "$out" \
+  out=$(cd "$TEST_TMP" && eval "$OUT" && printf '%s' "$CARTO_API_BASE_URL")
+  assert_eq "$STANDIN_URL/a'\$(id>$TEST_TMP/pwned)'b" "$out" \
     "the value comes back unchanged through eval"
   assert_no_file "$TEST_TMP/pwned" "a quote broke out of the shell quoting"
 }
@@ -251,7 +258,8 @@ case_python_hostile_server() {
   drop_in "$CARTO_AUTH"
   assert_rc 0
   assert_not_contains "$OUT" "TOKEN=" "a hostile token was handed out"
-  assert_contains "$OUT" "REFUSED: refusing to print"
+  assert_contains "$OUT" "REFUSED: "
+  assert_contains "$OUT" "no valid access_token"
 }
 t_case "python drop-in over the helper: a hostile token raises CredentialsError" case_python_hostile_server
 

@@ -39,6 +39,11 @@ static void bad_responses(void **state)
 		"<html>oops</html>", "[]", "{}", "{\"access_token\":12345,\"expires_in\":\"soon\"}",
 		"{\"access_token\":\"\",\"expires_in\":10}", "{\"access_token\":\"a\",\"expires_in\":-5}",
 		"{\"access_token\":\"a\\nb\",\"expires_in\":5}", "{\"access_token\":\"a\",\"expires_in\":1e300}",
+		/* Only RFC 6750's token characters: no control, space, quote or separator. */
+		"{\"access_token\":\"a\\u000bb\",\"expires_in\":5}",
+		"{\"access_token\":\"a\\u001b]0;x\\u0007\",\"expires_in\":5}",
+		"{\"access_token\":\"a b\",\"expires_in\":5}", "{\"access_token\":\"a'b\",\"expires_in\":5}",
+		"{\"access_token\":\"a\\u2028b\",\"expires_in\":5}", "{\"access_token\":\"a\\u0085\",\"expires_in\":5}",
 	};
 	struct ca_token tok;
 	size_t i;
@@ -48,6 +53,25 @@ static void bad_responses(void **state)
 		assert_int_equal(CA_ENET, parse_response(&tok, bodies[i], 200));
 		assert_null(tok.access_token);
 	}
+}
+
+static void token_characters(void **state)
+{
+	struct ca_token tok;
+
+	(void)state;
+	assert_true(ca_token_chars_valid("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~+/=="));
+	assert_false(ca_token_chars_valid(""));
+	assert_false(ca_token_chars_valid(NULL));
+	assert_false(ca_token_chars_valid("a;b"));
+	assert_false(ca_token_chars_valid("a\x7f"));
+	assert_false(ca_token_chars_valid("\xc2\x85"));
+	/* A refresh token that could not be printed is dropped, the token kept. */
+	assert_int_equal(0, parse_response(&tok,
+		"{\"access_token\":\"abc\",\"expires_in\":60,\"refresh_token\":\"r\\u001b[2J\"}", 200));
+	assert_string_equal("abc", tok.access_token);
+	assert_null(tok.refresh_token);
+	ca_token_clear(&tok);
 }
 
 static void auth0_errors(void **state)
@@ -169,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_response),
 		cmocka_unit_test(bad_responses),
+		cmocka_unit_test(token_characters),
 		cmocka_unit_test(auth0_errors),
 		cmocka_unit_test(token_file_round_trip_and_identity),
 		cmocka_unit_test(python_file_matches_by_api_base_url),
