@@ -67,18 +67,7 @@ offered() {
       local -a words
       read -ra words <<<"$line"
       [[ $line != *' ' ]] || words+=("")
-      bash --norc --noprofile -c '
-        . "$1" || exit 1
-        shift
-        COMP_WORDS=("$@")
-        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-        COMP_LINE="$*"
-        COMP_POINT=${#COMP_LINE}
-        spec=$(complete -p "$1") || exit 1
-        func=$(sed -n "s/.*-F \([^ ]*\) .*/\1/p" <<<"$spec")
-        "$func" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-        [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"
-      ' _ "$BASH_FILE" "${words[@]}" | sort -u
+      bash_complete "$BASH_FILE" "${words[@]}" | sort -u
       ;;
     fish)
       fish --no-config -c 'source $argv[1]; complete -C $argv[2]' "$FISH_FILE" "$line" | cut -f1 | sort -u
