@@ -389,15 +389,23 @@ static int browser_code(char **out_code, const struct ca_config *cfg,
 	if (rc < 0)
 		goto out;
 	ca_notice("Opening the browser to log in to CARTO (Ctrl-C to cancel)...");
-	rc = open_browser(&pid, url);
+	/*
+	 * The browser gets the one-time loopback start page, never the
+	 * authorize URL: any local user can read a command line, and the
+	 * state and challenge in it would let them finish this login with a
+	 * code for their own account (docs/oauth.md).
+	 */
+	rc = open_browser(&pid, srv.start_url);
 	if (rc < 0) {
 		if (rc == CA_ENOTFOUND)
 			ca_notice("No browser could be opened.");
 		goto out;
 	}
-	ca_notice("If the browser does not open, visit: %s", url);
+	ca_notice("If the browser does not open, visit (once, in this computer's browser): %s",
+		srv.start_url);
 	ca_notice("Waiting for the login in the browser (%d s left)...", login_timeout(cfg));
 	w.expected_state = state;
+	w.authorize_url = url;
 	w.timeout_s = login_timeout(cfg);
 	w.browser_pid = pid;
 	rc = callback_server_wait(&srv, out_code, &w);
