@@ -52,7 +52,7 @@ release() { echo "$1" >"$STANDIN_BROWSER_HOLD"; echo "$1" >"$STANDIN_BROWSER_PAU
 cat >"$TEST_TMP/attacker.sh" <<'ATTACK'
 set -u
 what=$1 standin=$2 port=$3 client_id=$4
-fetch() { curl -q -sS --noproxy '*' --connect-timeout 5 --max-time 10 "$@"; }
+fetch() { curl -q -s --noproxy '*' --connect-timeout 5 --max-time 10 "$@"; }
 urls=()
 for d in /proc/[0-9]*; do
   [ "${d#/proc/}" != "$BASHPID" ] || continue
@@ -192,6 +192,25 @@ case_hijack_after_start() {
   assert_eq 0 "$(standin_requests /oauth/token authorization_code)" "a code was exchanged"
 }
 t_case "another user after the browser: refused, and the login stops" case_hijack_after_start
+
+# Another user who skips the start page and goes straight to the callback is
+# refused, and the login goes on for the user's own browser.
+case_other_user_callback() {
+  fresh othercb
+  start_login
+  local status
+  status=$(as_attacker curl -q -s --noproxy '*' --max-time 10 -o /dev/null -w '%{http_code}' \
+    "http://localhost:$PORT/callback/?code=attackers-code&state=guess" || true)
+  release go
+  wait_helpers
+  helper_result login
+  assert_eq 403 "$status" "the other user's callback"
+  assert_rc 0 "the user's own login"
+  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  assert_eq "auth0|demo-user" "$(json_file_get "$TOKFILE" account)"
+  assert_not_mallory attackers-code
+}
+t_case "another user's callback is refused and the login goes on" case_other_user_callback
 
 # --- (c) the start page is one-time ---------------------------------------------------
 

@@ -89,19 +89,17 @@ hold() {
   ! grep -qx stop "$file" 2>/dev/null
 }
 
-# Whether a URL is on the loopback interface (carto-auth's start page).
-is_loopback() {
-  case $1 in
-    http://localhost[:/]*|http://127.0.0.1[:/]*|http://\[::1\][:/]*) return 0 ;;
-  esac
-  return 1
+# Whether a URL is carto-auth's loopback start page (the stand-in is on
+# loopback too: the path tells them apart).
+is_start_page() {
+  [[ $1 =~ ^http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?/start/ ]]
 }
 
 browse() {
   sleep "$delay"
   hold "${STANDIN_BROWSER_HOLD:-}" || return 0
   local out status location authorize=$url
-  if is_loopback "$url"; then
+  if is_start_page "$url"; then
     out=$(fetch -b "$jar" -c "$jar" -o /dev/null -w '%{http_code} %{redirect_url}' "$url") || true
     status=${out%% *}
     location=${out#* }
