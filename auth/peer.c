@@ -306,30 +306,42 @@ fail:
 	return NULL;
 }
 
-int peer_uid(uid_t *out, int fd)
+int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 {
 	struct sockaddr_storage peer, self;
 	socklen_t plen = sizeof(peer), slen = sizeof(self);
-	unsigned long inode = 0;
-	uid_t uid = 0;
 	size_t len = 0;
 	char *text;
-	int rc;
+	int rc = CA_ENOTFOUND;
 
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&self, &slen) < 0)
 		return ca_error(CA_ENOTFOUND, "the connection is gone (%s)", strerror(errno));
-	rc = netlink_lookup(&uid, &inode, (struct sockaddr *)&peer, (struct sockaddr *)&self);
-	if (rc < 0) {
+	if (how & PEER_NETLINK)
+		rc = netlink_lookup(out_uid, out_inode, (struct sockaddr *)&peer,
+			(struct sockaddr *)&self);
+	if (rc < 0 && (how & PEER_PROC)) {
 		text = read_proc_net(&len, peer.ss_family);
 		if (!text)
 			return ca_error(CA_ENOTFOUND, "the system's socket tables cannot be read");
-		rc = peer_parse_proc_net(&uid, &inode, text, len,
+		rc = peer_parse_proc_net(out_uid, out_inode, text, len,
 			(struct sockaddr *)&peer, (struct sockaddr *)&self);
 		ca_free(text);
 	}
 	if (rc < 0)
 		return ca_error(CA_ENOTFOUND, "the other end's socket is not in the system's tables");
+	return 0;
+}
+
+int peer_uid(uid_t *out, int fd)
+{
+	unsigned long inode = 0;
+	uid_t uid = 0;
+	int rc;
+
+	rc = peer_lookup(&uid, &inode, fd, PEER_NETLINK | PEER_PROC);
+	if (rc < 0)
+		return rc;
 	if (inode == 0)
 		return ca_error(CA_ENOTFOUND, "the other end's socket has no owner (closed)");
 	*out = uid;
@@ -338,11 +350,20 @@ int peer_uid(uid_t *out, int fd)
 
 #else
 
+int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
+{
+	(void)out_uid;
+	(void)out_inode;
+	(void)fd;
+	(void)how;
+	return ca_error(CA_ENOTFOUND, "this system cannot tell who owns a socket");
+}
+
 int peer_uid(uid_t *out, int fd)
 {
-	(void)out;
-	(void)fd;
-	return ca_error(CA_ENOTFOUND, "this system cannot tell who owns a socket");
+	unsigned long inode;
+
+	return peer_lookup(out, &inode, fd, PEER_NETLINK | PEER_PROC);
 }
 
 #endif

@@ -28,6 +28,18 @@
  */
 int peer_uid(uid_t *out, int fd);
 
+/* Where peer_lookup() looks: the kernel's netlink answer, /proc/net. */
+#define PEER_NETLINK 1
+#define PEER_PROC 2
+
+/*
+ * The uid and inode (0: no process owns it) of the socket at the other end
+ * of fd, from the sources in how, tried in that order. 0, or CA_ENOTFOUND
+ * with a message. peer_uid() is this with both, and the inode checked;
+ * the tests call it with one source at a time.
+ */
+int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how);
+
 /*
  * Pure: finds, in the text of /proc/net/tcp (AF_INET) or /proc/net/tcp6
  * (AF_INET6), the socket whose own address is local and whose remote

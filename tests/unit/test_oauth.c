@@ -978,6 +978,24 @@ static void test_peer_uid_self(void **state)
 	assert_true(afd >= 0);
 	assert_int_equal(peer_uid(&uid, afd), 0);
 	assert_int_equal(uid, geteuid());
+	/* each source alone agrees */
+	{
+		unsigned long inode = 0;
+		uid_t u = (uid_t)-1;
+
+		/* a sandbox may lack sock_diag; /proc/net then serves alone */
+		if (peer_lookup(&u, &inode, afd, PEER_NETLINK) == 0) {
+			assert_int_equal(u, geteuid());
+			assert_true(inode != 0);
+		} else {
+			print_message("no NETLINK_SOCK_DIAG here: %s\n", ca_error_message());
+		}
+		u = (uid_t)-1;
+		inode = 0;
+		assert_int_equal(peer_lookup(&u, &inode, afd, PEER_PROC), 0);
+		assert_int_equal(u, geteuid());
+		assert_true(inode != 0);
+	}
 	/* once the other end has closed, its socket has no owner any more */
 	close(cfd);
 	usleep(50 * 1000);
