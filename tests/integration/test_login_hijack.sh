@@ -7,20 +7,31 @@
 # callback, so that the victim ends up logged in to the attacker's account.
 # Here the attacker is uid 65534 (setpriv), the victim the user running the
 # test (root), and the victim's browser is tests/standin/browser.sh, held
-# before it opens anything so its command line stays visible.
+# before it opens anything so its command line stays visible. Without root
+# the cases with another user are skipped; the others still run.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-[ "$(id -u)" = 0 ] || t_skip_all "needs root to act as another user (setpriv)"
-command -v setpriv >/dev/null || t_skip_all "needs setpriv (util-linux)"
 ATTACKER_UID=65534
 as_attacker() {
   setpriv --reuid=$ATTACKER_UID --regid=$ATTACKER_UID --clear-groups \
     env -i PATH=/usr/local/bin:/usr/bin:/bin "$@"
 }
-as_attacker test -r /proc/1/cmdline ||
-  t_skip_all "other users' command lines are hidden here (hidepid)"
-as_attacker curl --version >/dev/null 2>&1 || t_skip_all "the other user cannot run curl"
+# The cases with another user need root (to become it); the others run as
+# anyone.
+NO_ATTACKER=
+if [ "$(id -u)" != 0 ]; then
+  NO_ATTACKER="needs root to act as another user"
+elif ! command -v setpriv >/dev/null; then
+  NO_ATTACKER="needs setpriv (util-linux)"
+elif ! as_attacker test -r /proc/1/cmdline; then
+  NO_ATTACKER="other users' command lines are hidden here (hidepid)"
+elif ! as_attacker curl --version >/dev/null 2>&1; then
+  NO_ATTACKER="the other user cannot run curl"
+fi
+attacker_case() {
+  if [ -n "$NO_ATTACKER" ]; then t_skip "$1" "$NO_ATTACKER"; else t_case "$@"; fi
+}
 
 standin_start
 CLIENT_ID=0dxb8HR3ATXCxJiPOJVHsLoHoAtbRX6u
@@ -151,7 +162,7 @@ case_cmdline() {
   done < <(sed -n 's/^FOUND //p' <<<"$seen")
   assert_eq "auth0|demo-user" "$(json_file_get "$TOKFILE" account)"
 }
-t_case "no command line carries the state or the PKCE challenge" case_cmdline
+attacker_case "no command line carries the state or the PKCE challenge" case_cmdline
 
 # --- (b) another user races to the start page and posts its own code -------------
 
@@ -171,7 +182,7 @@ case_hijack() {
   assert_contains "$ERR" "another user"
   assert_no_file "$TOKFILE"
 }
-t_case "another user's code never completes the login" case_hijack
+attacker_case "another user's code never completes the login" case_hijack
 
 # The same, against a login whose browser already fetched the start page:
 # the other user learns nothing and the login is stopped.
@@ -191,7 +202,7 @@ case_hijack_after_start() {
   assert_not_mallory "$code"
   assert_eq 0 "$(standin_requests /oauth/token authorization_code)" "a code was exchanged"
 }
-t_case "another user after the browser: refused, and the login stops" case_hijack_after_start
+attacker_case "another user after the browser: refused, and the login stops" case_hijack_after_start
 
 # Another user who skips the start page and goes straight to the callback is
 # refused, and the login goes on for the user's own browser.
@@ -210,7 +221,7 @@ case_other_user_callback() {
   assert_eq "auth0|demo-user" "$(json_file_get "$TOKFILE" account)"
   assert_not_mallory attackers-code
 }
-t_case "another user's callback is refused and the login goes on" case_other_user_callback
+attacker_case "another user's callback is refused and the login goes on" case_other_user_callback
 
 # --- (c) the start page is one-time ---------------------------------------------------
 
