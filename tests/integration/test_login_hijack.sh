@@ -217,7 +217,7 @@ case_other_user_callback() {
   helper_result login
   assert_eq 403 "$status" "the other user's callback"
   assert_rc 0 "the user's own login"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
   assert_eq "auth0|demo-user" "$(json_file_get "$TOKFILE" account)"
   assert_not_mallory attackers-code
 }
@@ -264,7 +264,7 @@ case_cookie_required() {
   assert_rc 0
   assert_eq "NO_COOKIE 400" "$(grep '^NO_COOKIE ' "$STANDIN_BROWSER_LOG")" \
     "the callback without the cookie was refused"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
   assert_eq 1 "$(standin_requests /oauth/token authorization_code)"
   assert_eq "auth0|demo-user" "$(json_file_get "$TOKFILE" account)"
 }
