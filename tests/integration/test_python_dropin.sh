@@ -117,6 +117,8 @@ case_seed_snippets() {
   assert_rc 0
   assert_match "$(kv_get "$OUT" token)" '^eyJ'
   assert_eq "$STANDIN_URL" "$(kv_get "$OUT" api_base_url)" "discovered after the login"
+  # the scripted browser logs its end after the helper has its answer
+  wait_until 10 grep -q '^DONE' "$STANDIN_BROWSER_LOG"
   assert_eq 1 "$(grep -c '^DONE' "$STANDIN_BROWSER_LOG")" "one browser login"
 }
 t_case "seed doc: from_oauth() and from_m2m() run unchanged on the pip-installed drop-in" case_seed_snippets
