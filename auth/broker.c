@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -72,15 +73,6 @@ static int obtain(struct ca_token *out, const struct ca_module *module,
 	return module->oauth_login(out, cfg);
 }
 
-/* Milliseconds of a monotonic clock, for the trace. */
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void use_stored(struct ca_token *out, int *out_fresh, struct ca_token *stored)
 {
 	ca_token_move(out, stored);
@@ -97,7 +89,7 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	int reuse = cfg->use_cache && !(flags & BROKER_FORCE);
 	char *seen = NULL; /* the stale token seen before the lock (secret) */
 	int fd = -1, error, lock_ms;
-	long long t0;
+	int64_t t0;
 
 	ca_token_init(&stored);
 	ca_token_init(&fresh);
@@ -128,10 +120,10 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 
 	/* Wait long enough for another caller's browser login. */
 	lock_ms = (cfg->login_timeout + 60) * 1000;
-	t0 = mono_ms();
+	t0 = ca_clock_ms();
 	if ((error = broker_lock(&fd, cfg, lock_ms)))
 		goto out;
-	ca_debug("broker: identity lock taken after %lld ms", mono_ms() - t0);
+	ca_debug("broker: identity lock taken after %lld ms", (long long)(ca_clock_ms() - t0));
 	/* Whoever held the lock may have renewed the token meanwhile. */
 	error = store->ops->token_load(store, &stored, cfg);
 	if (error && error != CA_ENOTFOUND)

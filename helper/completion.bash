@@ -1,7 +1,8 @@
 # bash completion for carto-auth                              -*- shell-script -*-
 #
-# Installed as <prefix>/share/bash-completion/completions/carto-auth, where
-# bash-completion loads it on demand. Without bash-completion, source it
+# Installed as <prefix>/share/bash-completion/completions/carto-auth (and
+# git-credential-carto, a link to it), where bash-completion loads it on
+# demand. Without bash-completion, source it
 # from ~/.bashrc:  . /usr/local/share/bash-completion/completions/carto-auth
 #
 # Completes the commands, each command's options, the values of --format,
@@ -93,6 +94,6 @@ _carto_auth()
     fi
     return 0
 } &&
-complete -F _carto_auth carto-auth
+complete -F _carto_auth carto-auth git-credential-carto
 
 # ex: filetype=sh

@@ -437,6 +437,26 @@ wait_until() {
   done
 }
 
+# -- shell completion ------------------------------------------------------------
+
+# bash_complete FILE WORD...: what the bash completion in FILE offers for the
+# command line "WORD..." (WORD 1 is the command; the last word is the one
+# being completed), sorted, one per line.
+bash_complete() {
+  bash --norc --noprofile -c '
+    . "$1" || exit 1
+    shift
+    COMP_WORDS=("$@")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMP_LINE="$*"
+    COMP_POINT=${#COMP_LINE}
+    spec=$(complete -p "$1") || exit 1
+    func=$(sed -n "s/.*-F \([^ ]*\) .*/\1/p" <<<"$spec")
+    "$func" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"
+  ' _ "$@" | sort
+}
+
 # -- the stand-in server -----------------------------------------------------------
 
 # standin_start [--tls] [--expires-in N]: start a stand-in and point the

@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -342,14 +343,6 @@ int fs_remove(const char *path)
 	return ca_error(CA_ERR, "cannot remove %s: %s", path, strerror(errno));
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drops the queued inotify events; only their arrival matters. */
 static void drain(int in)
 {
@@ -369,7 +362,7 @@ static void drain(int in)
  */
 int fs_lock(int *out_fd, const char *path, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms, left;
+	int64_t deadline = ca_clock_ms() + timeout_ms, left;
 	int fd, in = -1, nap_ms = 1, error = 0;
 
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -393,7 +386,7 @@ int fs_lock(int *out_fd, const char *path, int timeout_ms)
 				in = -2;
 			continue;
 		}
-		left = deadline - now_ms();
+		left = deadline - ca_clock_ms();
 		if (left <= 0) {
 			error = ca_error(CA_ERR, "timed out after %d s waiting for another carto-auth (lock %s)",
 				timeout_ms / 1000, path);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,17 @@
 
 #include "auth/config.h"
 #include "auth/net/http.h"
+#include "auth/net/peer.h"
+#include "util/base64url.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/random.h"
+#include "util/clock.h"
 
 /* Longest error text from the browser that goes into a message. */
 #define MAX_ERROR_TEXT 200
+#define START_NONCE_BYTES 24   /* 32 characters */
+#define COOKIE_BYTES 32        /* 43 characters */
 
 void callback_result_init(struct callback_result *r)
 {
@@ -30,12 +37,16 @@ void callback_result_init(struct callback_result *r)
 
 void callback_result_clear(struct callback_result *r)
 {
+	size_t i;
+
 	if (!r)
 		return;
 	ca_free(r->code);
 	ca_free(r->state);
 	ca_free(r->error);
 	ca_free(r->error_description);
+	for (i = 0; i < r->ncookies; i++)
+		ca_free(r->cookies[i]);
 	callback_result_init(r);
 }
 
@@ -91,11 +102,72 @@ int callback_parse_query(struct callback_result *out, const char *q, size_t n)
 	return 0;
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * One Cookie header's value: "a=1; b=2". Keeps the values of the cookie
+ * named name; -1 when out of memory.
+ */
+static int take_cookies(struct callback_result *out, const char *v, const char *end,
+	const char *name)
+{
+	size_t nlen = strlen(name);
+
+	while (v < end) {
+		const char *semi = memchr(v, ';', (size_t)(end - v));
+		const char *stop = semi ? semi : end, *eq, *vend;
+
+		while (v < stop && is_blank(*v))
+			v++;
+		eq = memchr(v, '=', (size_t)(stop - v));
+		if (eq && (size_t)(eq - v) == nlen && memcmp(v, name, nlen) == 0 &&
+		    out->ncookies < CALLBACK_MAX_COOKIES) {
+			vend = stop;
+			while (vend > eq + 1 && is_blank(vend[-1]))
+				vend--;
+			out->cookies[out->ncookies] = ca_strndup(eq + 1, (size_t)(vend - eq - 1));
+			if (!out->cookies[out->ncookies])
+				return -1;
+			out->ncookies++;
+		}
+		v = semi ? semi + 1 : end;
+	}
+	return 0;
+}
+
+/*
+ * The header lines after the request line, up to the empty line: the
+ * login cookie's values. -1 for a NUL in a Cookie header (or no memory).
+ */
+static int parse_headers(struct callback_result *out, const char *p, const char *end,
+	const char *cookie_name)
+{
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *lend = eol ? eol : end;
+
+		if (lend > p && lend[-1] == '\r')
+			lend--;
+		if (lend == p)
+			break; /* the end of the head */
+		if (cookie_name && (size_t)(lend - p) >= 7 && strncasecmp(p, "Cookie:", 7) == 0) {
+			if (memchr(p, '\0', (size_t)(lend - p)) ||
+			    take_cookies(out, p + 7, lend, cookie_name) < 0)
+				return -1;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return 0;
+}
+
 int callback_parse_request(struct callback_result *out, const char *buf,
-	size_t len, const char *expected_path)
+	size_t len, const struct callback_paths *paths)
 {
 	const char *eol, *sp1, *sp2, *target, *tend, *qmark, *hash;
-	size_t line_len;
+	size_t line_len, path_len;
 
 	callback_result_init(out);
 	eol = memchr(buf, '\n', len);
@@ -137,12 +209,21 @@ int callback_parse_request(struct callback_result *out, const char *buf,
 	if (hash)
 		tend = hash;
 	qmark = memchr(target, '?', (size_t)(tend - target));
-	if (!path_matches(target, (size_t)((qmark ? qmark : tend) - target),
-			expected_path)) {
+	path_len = (size_t)((qmark ? qmark : tend) - target);
+	if (paths->start && path_matches(target, path_len, paths->start)) {
+		if (parse_headers(out, eol + 1, buf + len, paths->cookie_name) < 0) {
+			callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
+			return 0;
+		}
+		out->kind = CALLBACK_START;
+		return 0;
+	}
+	if (!path_matches(target, path_len, paths->callback)) {
 		out->kind = CALLBACK_NOT_FOUND;
 		return 0;
 	}
-	if (qmark && callback_parse_query(out, qmark + 1, (size_t)(tend - qmark - 1)) < 0) {
+	if ((qmark && callback_parse_query(out, qmark + 1, (size_t)(tend - qmark - 1)) < 0) ||
+	    parse_headers(out, eol + 1, buf + len, paths->cookie_name) < 0) {
 		callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
 		return 0;
 	}
@@ -253,6 +334,75 @@ static int listen_on(int *out_fd, int family, unsigned port)
 	return 0;
 }
 
+static int random_text(char **out, size_t bytes)
+{
+	unsigned char buf[COOKIE_BYTES];
+	int rc;
+
+	rc = ca_random_bytes(buf, bytes);
+	if (rc == 0)
+		rc = ca_base64url_encode(out, buf, bytes);
+	ca_wipe(buf, sizeof(buf));
+	return rc;
+}
+
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A new string from a format (ca_free wipes it: it may hold the cookie). */
+static char *format(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	s = ca_malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/*
+ * The start page's address (a random nonce, on the redirect URI's own host
+ * so that the cookie it sets goes to the callback) and the login's cookie.
+ */
+static int make_start(struct callback_server *srv, const char *host)
+{
+	char *nonce = NULL;
+	size_t n;
+	int rc;
+
+	rc = random_text(&nonce, START_NONCE_BYTES);
+	if (rc < 0)
+		return rc;
+	rc = random_text(&srv->cookie, COOKIE_BYTES);
+	if (rc < 0)
+		goto out;
+	srv->start_path = format("/start/%s", nonce);
+	srv->start_url = format(strchr(host, ':') ? "http://[%s]:%u%s" : "http://%s:%u%s",
+		host, srv->port, srv->start_path ? srv->start_path : "");
+	srv->cookie_name = format("carto_auth_%u", srv->port);
+	srv->cookie_path = ca_strdup(srv->path);
+	if (!srv->start_path || !srv->start_url || !srv->cookie_name || !srv->cookie_path) {
+		rc = ca_error(CA_ERR, "out of memory");
+		goto out;
+	}
+	n = strlen(srv->cookie_path);
+	while (n > 1 && srv->cookie_path[n - 1] == '/')
+		srv->cookie_path[--n] = '\0';
+	rc = 0;
+out:
+	ca_free(nonce);
+	return rc;
+}
+
 static int in_use_error(unsigned port)
 {
 	return ca_error(CA_ERR, "port %u is in use by another program; close it, log in "
@@ -305,6 +455,9 @@ int callback_server_open(struct callback_server *srv, const char *redirect_uri)
 	srv->port = port;
 	srv->path = path;
 	path = NULL;
+	rc = make_start(srv, host);
+	if (rc < 0)
+		goto out;
 	ca_debug("callback server on port %u, path %s", port, srv->path);
 	rc = 0;
 out:
@@ -325,6 +478,11 @@ void callback_server_close(struct callback_server *srv)
 		if (srv->fds[i] >= 0)
 			close(srv->fds[i]);
 	ca_free(srv->path);
+	ca_free(srv->start_path);
+	ca_free(srv->start_url);
+	ca_free(srv->cookie_name);
+	ca_free(srv->cookie_path);
+	ca_free(srv->cookie);
 	memset(srv, 0, sizeof(*srv));
 }
 
@@ -334,14 +492,6 @@ struct client {
 	int64_t deadline;
 	char buf[CALLBACK_MAX_REQUEST];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void client_close(struct client *c)
 {
@@ -357,31 +507,32 @@ static const char page_head[] =
 	"<title>carto-auth</title></head><body><p>";
 static const char page_tail[] = "</p></body></html>\n";
 
-/* Best effort: the answer is small and the socket buffer empty. */
-static void respond(int fd, const char *status, const char *location, const char *text)
+/*
+ * Best effort: the answer is small and the socket buffer empty. headers:
+ * extra header lines, each ending in CRLF, or NULL.
+ */
+static void respond(int fd, const char *status, const char *headers, const char *text)
 {
-	char msg[2048];
-	int n;
+	char *msg;
+	size_t n;
 
-	n = snprintf(msg, sizeof(msg),
-		"HTTP/1.1 %s\r\n"
-		"%s%s%s"
+	msg = format("HTTP/1.1 %s\r\n"
+		"%s"
 		"Content-Type: text/html; charset=utf-8\r\n"
 		"Content-Length: %zu\r\n"
 		"Cache-Control: no-store\r\n"
 		"Referrer-Policy: no-referrer\r\n"
 		"Connection: close\r\n\r\n%s%s%s",
-		status,
-		location ? "Location: " : "", location ? location : "",
-		location ? "\r\n" : "",
+		status, headers ? headers : "",
 		strlen(page_head) + strlen(text) + strlen(page_tail),
 		page_head, text, page_tail);
-	if (n > 0 && (size_t)n < sizeof(msg)) {
+	if (msg) {
 		ssize_t off = 0;
 		int tries = 0;
 
-		while (off < n && tries++ < 50) {
-			ssize_t w = send(fd, msg + off, (size_t)(n - off), MSG_NOSIGNAL);
+		n = strlen(msg);
+		while ((size_t)off < n && tries++ < 50) {
+			ssize_t w = send(fd, msg + off, n - (size_t)off, MSG_NOSIGNAL);
 
 			if (w > 0) {
 				off += w;
@@ -393,6 +544,7 @@ static void respond(int fd, const char *status, const char *location, const char
 				break;
 			}
 		}
+		ca_free(msg);
 	}
 	shutdown(fd, SHUT_WR);
 }
@@ -409,17 +561,111 @@ static void sanitize(char *dst, size_t size, const char *src)
 
 enum handled { KEEP_WAITING, GOT_CODE, GOT_ERROR, FAILED };
 
-static enum handled handle_request(struct client *c, const struct callback_server *srv,
-	const char *expected_state, char **out_code)
+enum peer { PEER_SELF, PEER_OTHER, PEER_UNKNOWN };
+
+/*
+ * Whose connection this is. Where the system cannot say (not Linux), every
+ * connection counts as the user's own: the one-time start page and the
+ * cookie are then the only defence (docs/oauth.md).
+ */
+static enum peer peer_check(int fd, uid_t *uid, char *why, size_t why_size)
 {
+	if (!PEER_UID_SUPPORTED)
+		return PEER_SELF;
+	if (peer_uid(uid, fd) < 0) {
+		snprintf(why, why_size, "%s", ca_error_message());
+		ca_error_clear();
+		return PEER_UNKNOWN;
+	}
+	return *uid == geteuid() ? PEER_SELF : PEER_OTHER;
+}
+
+/* Whether one of the request's cookies is the login's (constant time). */
+static int cookie_ok(const struct callback_result *r, const char *cookie)
+{
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < r->ncookies; i++)
+		ok |= ca_streq_ct(r->cookies[i], cookie);
+	return ok;
+}
+
+static enum handled serve_start(struct client *c, const struct callback_server *srv,
+	struct callback_wait *w)
+{
+	char *headers;
+
+	if (w->started) {
+		respond(c->fd, "409 Conflict", NULL,
+			"This login page was already opened once, so carto-auth stopped the "
+			"login. Start it again from the terminal.");
+		ca_error(CA_ELOGIN, "the login page was opened twice; someone else may be "
+			"trying to use this login");
+		return FAILED;
+	}
+	headers = format("Location: %s\r\n"
+		"Set-Cookie: %s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax\r\n",
+		w->authorize_url, srv->cookie_name, srv->cookie, srv->cookie_path,
+		w->timeout_s > 0 ? w->timeout_s : 1);
+	if (!headers) {
+		ca_error(CA_ERR, "out of memory");
+		return FAILED;
+	}
+	respond(c->fd, "302 Found", headers, "Continue to CARTO to log in.");
+	ca_free(headers);
+	w->started = 1;
+	ca_debug("callback server: the start page was served");
+	return KEEP_WAITING;
+}
+
+static enum handled handle_request(struct client *c, const struct callback_server *srv,
+	struct callback_wait *w, char **out_code)
+{
+	struct callback_paths paths = { srv->path, srv->start_path, srv->cookie_name };
 	struct callback_result r;
 	enum handled h = KEEP_WAITING;
+	char why[256] = "", *clear = NULL;
+	uid_t uid = 0;
 	int state_ok;
 
-	if (callback_parse_request(&r, c->buf, c->len, srv->path) < 0)
+	if (callback_parse_request(&r, c->buf, c->len, &paths) < 0)
 		return FAILED;
-	state_ok = r.state && ca_streq_ct(r.state, expected_state);
+	switch (peer_check(c->fd, &uid, why, sizeof(why))) {
+	case PEER_SELF:
+		break;
+	case PEER_OTHER:
+		respond(c->fd, "403 Forbidden", NULL,
+			"This login belongs to another user of this computer.");
+		if (r.kind == CALLBACK_START) {
+			ca_error(CA_ELOGIN, "the login page was opened by another user (uid %lu); "
+				"someone else may be trying to use this login",
+				(unsigned long)uid);
+			h = FAILED;
+		} else {
+			ca_debug("callback server: a request from another user (uid %lu) refused",
+				(unsigned long)uid);
+		}
+		goto out;
+	case PEER_UNKNOWN:
+	default:
+		respond(c->fd, "403 Forbidden", NULL,
+			"carto-auth cannot tell which user sent this request.");
+		if (r.kind == CALLBACK_START) {
+			ca_error(CA_ELOGIN, "cannot tell which user opened the login page (%s); "
+				"someone else may be trying to use this login; log in again, or "
+				"with --no-browser", why);
+			h = FAILED;
+		} else {
+			ca_debug("callback server: a request from an unknown user refused (%s)", why);
+		}
+		goto out;
+	}
+	state_ok = r.state && ca_streq_ct(r.state, w->expected_state);
 	switch (r.kind) {
+	case CALLBACK_START:
+		h = serve_start(c, srv, w);
+		break;
 	case CALLBACK_NOT_FOUND:
 		respond(c->fd, "404 Not Found", NULL, "Not found.");
 		break;
@@ -436,8 +682,26 @@ static enum handled handle_request(struct client *c, const struct callback_serve
 				"terminal.");
 			break;
 		}
+		if (!cookie_ok(&r, srv->cookie)) {
+			ca_debug("callback without the login's cookie: ignored");
+			respond(c->fd, "400 Bad Request", NULL,
+				"This login answer did not come through the browser carto-auth "
+				"opened for this login (its cookie is missing). Finish the login "
+				"in that browser, or start it again from the terminal.");
+			break;
+		}
+		/* The cookie has served: the browser can forget it. */
+		clear = format("Location: %s\r\n"
+			"Set-Cookie: %s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Lax\r\n",
+			r.kind == CALLBACK_CODE ? CA_SUCCESS_PAGE : CA_ERROR_PAGE,
+			srv->cookie_name, srv->cookie_path);
+		if (!clear) {
+			ca_error(CA_ERR, "out of memory");
+			h = FAILED;
+			break;
+		}
 		if (r.kind == CALLBACK_CODE) {
-			respond(c->fd, "302 Found", CA_SUCCESS_PAGE,
+			respond(c->fd, "302 Found", clear,
 				"Logged in. You can close this tab and return to the terminal.");
 			*out_code = r.code;
 			r.code = NULL;
@@ -445,7 +709,7 @@ static enum handled handle_request(struct client *c, const struct callback_serve
 		} else {
 			char err[MAX_ERROR_TEXT + 1], desc[MAX_ERROR_TEXT + 1];
 
-			respond(c->fd, "302 Found", CA_ERROR_PAGE,
+			respond(c->fd, "302 Found", clear,
 				"The login failed. Return to the terminal.");
 			sanitize(err, sizeof(err), r.error);
 			sanitize(desc, sizeof(desc), r.error_description);
@@ -463,6 +727,8 @@ static enum handled handle_request(struct client *c, const struct callback_serve
 			"Bad request: the login answer carries no code.");
 		break;
 	}
+out:
+	ca_free(clear);
 	callback_result_clear(&r);
 	return h;
 }
@@ -545,13 +811,18 @@ int callback_server_wait(struct callback_server *srv, char **out_code,
 	for (i = 0; i < CALLBACK_MAX_CLIENTS; i++)
 		clients[i].fd = -1;
 	w->browser_failed = 0;
-	deadline = mono_ms() + (int64_t)w->timeout_s * 1000;
+	w->started = 0;
+	if (!w->authorize_url || strpbrk(w->authorize_url, "\r\n")) {
+		ca_free(clients);
+		return ca_error(CA_EINVAL, "the authorize URL is not usable in a redirect");
+	}
+	deadline = ca_clock_ms() + (int64_t)w->timeout_s * 1000;
 
 	for (;;) {
 		int64_t wake;
 		int n = 0, ready;
 
-		now = mono_ms();
+		now = ca_clock_ms();
 		if (now >= deadline) {
 			rc = ca_error(CA_ELOGIN, "timed out after %d s waiting for the browser "
 				"login; run the login again (login_timeout or --timeout waits "
@@ -618,7 +889,7 @@ int callback_server_wait(struct callback_server *srv, char **out_code,
 				}
 				continue;
 			}
-			h = handle_request(c, srv, w->expected_state, &code);
+			h = handle_request(c, srv, w, &code);
 			client_close(c);
 			if (h == GOT_CODE) {
 				rc = 0;
@@ -629,7 +900,7 @@ int callback_server_wait(struct callback_server *srv, char **out_code,
 				goto out;
 			}
 		}
-		now = mono_ms();
+		now = ca_clock_ms();
 		for (i = 0; i < srv->nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_client(pfd[i].fd, clients, now);

@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/url.h"
+#include "util/clock.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -39,24 +40,16 @@ static long request_timeout_ms(void)
 
 static int64_t budget_start_ms;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void http_budget_reset(void)
 {
-	budget_start_ms = now_ms();
+	budget_start_ms = ca_clock_ms();
 }
 
 static int64_t budget_left_ms(void)
 {
 	if (!budget_start_ms)
 		http_budget_reset();
-	return HTTP_BUDGET_MS - (now_ms() - budget_start_ms);
+	return HTTP_BUDGET_MS - (ca_clock_ms() - budget_start_ms);
 }
 
 static void *curl_malloc(size_t size)
@@ -378,17 +371,17 @@ int http_perform(struct http_response *res, const struct http_request *req)
 		if (left <= 0)
 			return ca_error(CA_ENET, "%s to %s failed: no answer within %d s",
 				req->what, host, HTTP_BUDGET_MS / 1000);
-		started = now_ms();
+		started = ca_clock_ms();
 		http_response_clear(res);
 		error = attempt(res, &code, &retry_after, detail, req,
 			left < timeout_ms ? (long)left : timeout_ms);
 		if (code == CURLE_OK)
 			ca_debug("http: %s %s -> HTTP %ld (%lld ms, attempt %d)", req->method, host,
-				res->status, (long long)(now_ms() - started), i);
+				res->status, (long long)(ca_clock_ms() - started), i);
 		else
 			ca_debug("http: %s %s -> %s (%lld ms, attempt %d)", req->method, host,
 				detail[0] ? detail : curl_easy_strerror(code),
-				(long long)(now_ms() - started), i);
+				(long long)(ca_clock_ms() - started), i);
 		if (error)
 			return error;
 		if (code == CURLE_OK && res->status >= 300 && res->status < 400) {

@@ -26,6 +26,7 @@
 #include "util/mem.h"
 #include "util/random.h"
 #include "util/sha256.h"
+#include "util/clock.h"
 
 extern char **environ;
 
@@ -389,15 +390,23 @@ static int browser_code(char **out_code, const struct ca_config *cfg,
 	if (rc < 0)
 		goto out;
 	ca_notice("Opening the browser to log in to CARTO (Ctrl-C to cancel)...");
-	rc = open_browser(&pid, url);
+	/*
+	 * The browser gets the one-time loopback start page, never the
+	 * authorize URL: any local user can read a command line, and the
+	 * state and challenge in it would let them finish this login with a
+	 * code for their own account (docs/oauth.md).
+	 */
+	rc = open_browser(&pid, srv.start_url);
 	if (rc < 0) {
 		if (rc == CA_ENOTFOUND)
 			ca_notice("No browser could be opened.");
 		goto out;
 	}
-	ca_notice("If the browser does not open, visit: %s", url);
+	ca_notice("If the browser does not open, visit (once, in this computer's browser): %s",
+		srv.start_url);
 	ca_notice("Waiting for the login in the browser (%d s left)...", login_timeout(cfg));
 	w.expected_state = state;
+	w.authorize_url = url;
 	w.timeout_s = login_timeout(cfg);
 	w.browser_pid = pid;
 	rc = callback_server_wait(&srv, out_code, &w);
@@ -413,14 +422,6 @@ out:
 	return rc;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Reads one line from the terminal before deadline (monotonic ms). 0 with
  * the line (without its end) in buf; CA_ELOGIN on end of input or timeout.
@@ -431,7 +432,7 @@ static int tty_read_line(int fd, char *buf, size_t size, int64_t deadline, int t
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - ca_clock_ms();
 		ssize_t got;
 		char *nl;
 		int ready;
@@ -505,7 +506,7 @@ static int paste_code(char **out_code, const struct ca_config *cfg,
 	ca_notice("%s", url);
 	ca_notice("After logging in, paste the code shown on the page (or the page's "
 		"whole URL) here. Ctrl-C cancels.");
-	deadline = mono_ms() + (int64_t)login_timeout(cfg) * 1000;
+	deadline = ca_clock_ms() + (int64_t)login_timeout(cfg) * 1000;
 	for (attempt = 1; ; attempt++) {
 		tty_write(fd, "Code: ");
 		rc = tty_read_line(fd, line, OAUTH_MAX_PASTE, deadline, login_timeout(cfg));

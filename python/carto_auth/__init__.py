@@ -10,13 +10,17 @@ carto-auth program. Standard library only.
     access_token = carto_auth.get_access_token()
 
 The program is found through $CARTO_AUTH_BIN, next to this package's install
-prefix (<prefix>/bin/carto-auth), or on PATH.
+prefix (<prefix>/bin/carto-auth, also recorded in the package when it is
+installed with pip from an install prefix), in the Python environment's
+bin directory, or on PATH.
+
+The reference's modules are here under the same names: carto_auth.auth,
+carto_auth.errors, carto_auth.pkce and carto_auth.utils.
 """
 
+from carto_auth._version import __version__
 from carto_auth.auth import CartoAuth
 from carto_auth.errors import CredentialsError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

@@ -29,8 +29,10 @@ from carto_auth.errors import (
     CredentialsError,
     CredentialsFileNotFoundError,
     HelperNotFoundError,
+    MalformedCredentialsError,
     MissingAttributeError,
     MissingValueError,
+    NetworkError,
 )
 
 HELPER_NAME = "carto-auth"
@@ -39,12 +41,28 @@ MESSAGE_PREFIX = "carto-auth: "
 PROMPT_QUIET_SECONDS = 0.3
 
 
+def _recorded_helper():
+    """The helper path written into the package when it was installed.
+
+    `cmake --install` writes carto_auth/_install.py beside the installed
+    package (and into the wheel it builds), so a copy pip-installed into a
+    virtual environment still finds the helper of the same install prefix.
+    """
+    try:
+        from carto_auth import _install  # written at install time
+    except ImportError:
+        return None
+    return getattr(_install, "HELPER", None)
+
+
 def find_helper():
     """The path of the carto-auth program.
 
     In order: $CARTO_AUTH_BIN; <prefix>/bin/carto-auth when this package is
-    installed as <prefix>/share/carto-auth/python/carto_auth; carto-auth on
-    PATH.
+    installed as <prefix>/share/carto-auth/python/carto_auth; the helper
+    recorded when the package was installed (see _recorded_helper); the
+    bin directory of the Python environment it is installed in; carto-auth
+    on PATH.
     """
     env = os.environ.get("CARTO_AUTH_BIN")
     if env:
@@ -54,6 +72,7 @@ def find_helper():
                 "point it at the carto-auth program or unset it"
             )
         return env
+    candidates = []
     package = os.path.dirname(os.path.realpath(__file__))
     python_dir = os.path.dirname(package)
     data_dir = os.path.dirname(python_dir)
@@ -62,8 +81,13 @@ def find_helper():
         and os.path.basename(data_dir) == "carto-auth"
     ):
         prefix = os.path.dirname(os.path.dirname(data_dir))
-        candidate = os.path.join(prefix, "bin", HELPER_NAME)
-        if os.access(candidate, os.X_OK):
+        candidates.append(os.path.join(prefix, "bin", HELPER_NAME))
+    recorded = _recorded_helper()
+    if recorded:
+        candidates.append(recorded)
+    candidates.append(os.path.join(sys.prefix, "bin", HELPER_NAME))
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     found = shutil.which(HELPER_NAME)
     if found:
@@ -132,8 +156,21 @@ def decode_answer(data):
     return answer
 
 
+# "<what> to <host> failed: <why>": the server could not be reached or did
+# not answer in time.  An HTTP status or a refused redirect means it
+# answered, which is a CredentialsError as in the reference.
+_NETWORK = re.compile(r"^[^:]+ to \S+ failed: ")
+_ANSWERED = ("the server answered HTTP", "unexpected redirect")
+
+
 def error_for(message):
     """The exception for the helper's one-line message."""
+    if _NETWORK.match(message) and not any(a in message for a in _ANSWERED):
+        return NetworkError(message)
+    if message.startswith("credentials file ") and message.endswith(
+        " is not a JSON object"
+    ):
+        return MalformedCredentialsError(message)
     if message.startswith("missing attribute "):
         return MissingAttributeError(message)
     if message.startswith("missing value for "):

@@ -5,11 +5,17 @@ import sys
 import threading
 import time
 
-from carto_auth import _helper
+from carto_auth import _dw, _helper
 from carto_auth.errors import CredentialsError, MissingDependencyError
+from carto_auth.utils import (
+    is_token_expired,
+    reference_time,
+    save_cache_file,
+    unix_time,
+)
 
-# A token with less than this left is renewed before it is handed out; the
-# helper applies the same margin (its min_ttl default).
+# A token from the helper with less than this left is asked for again (the
+# helper then renews it: its min_ttl default is the same).
 MIN_TTL = 300
 
 
@@ -32,11 +38,18 @@ class CartoAuth:
     desktop keyring or ~/.carto-auth, mode 0600) and renews them before
     they expire.
 
-    Args (as in the reference; prefer the from_* constructors):
+    The constructor takes the reference's arguments.  A token given to it
+    (access_token, expiration) is used until it expires, and written to
+    cache_filepath as the reference writes it; a new one then comes from the
+    carto-auth program (for m2m only when client_id and client_secret were
+    given too).
+
+    Args:
         mode (str): "oauth" or "m2m".
         api_base_url (str, optional): Base URL for a CARTO account.
         access_token (str, optional): A token already obtained.
-        expiration (int, optional): Its expiry, in Unix seconds.
+        expiration (int, optional): Its expiry, as the reference writes it
+            (datetime.utcnow().timestamp() plus the token's lifetime).
         client_id (str, optional): Client id of an M2M application.
         client_secret (str, optional): Client secret of an M2M application.
         cache_filepath (str, optional): File where the token is stored.
@@ -44,7 +57,7 @@ class CartoAuth:
             Default True.
         open_browser (bool, optional): Whether the web browser is opened
             for a login. Default True.
-        org (str, optional): Single Sign-On organization (OAuth).
+        org (str, optional): Single Sign-On (SSO) organization (OAuth).
     """
 
     def __init__(
@@ -62,14 +75,21 @@ class CartoAuth:
         _credentials_filepath=None,
     ):
         if mode not in ("oauth", "m2m"):
-            raise CredentialsError(f"mode {mode!r} is not supported: use oauth or m2m")
+            raise CredentialsError("Mode not supported. Available modes: oauth, m2m")
         self._mode = mode
         self._api_base_url = api_base_url
         self._access_token = access_token
-        self._expiration = int(expiration) if expiration is not None else None
-        self._cache_filepath = _path(cache_filepath)
-        self._use_cache = bool(use_cache)
-        self._open_browser = bool(open_browser)
+        self._expiration = expiration
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._cache_filepath = cache_filepath
+        self._use_cache = use_cache
+        self._open_browser = open_browser
+        self._org = org
+        # Seconds a held token must have left to be handed out: none for a
+        # token the caller gave (the reference's rule), MIN_TTL for one the
+        # helper gave.
+        self._margin = 0
         self._lock = threading.RLock()
 
         request = {"mode": mode}
@@ -77,16 +97,11 @@ class CartoAuth:
             if _credentials_filepath is not None:
                 request["credentials_file"] = _path(_credentials_filepath)
             elif client_id and client_secret:
-                if not api_base_url:
-                    raise CredentialsError("api_base_url is required with client_id")
                 request["client_id"] = client_id
                 request["client_secret"] = client_secret
                 request["api_base_url"] = api_base_url
             else:
-                raise CredentialsError(
-                    "m2m needs a credentials file (CartoAuth.from_m2m) "
-                    "or client_id and client_secret"
-                )
+                request = None  # a token alone: nothing to renew it with
         else:
             if api_base_url:
                 request["api_base_url"] = api_base_url
@@ -96,11 +111,29 @@ class CartoAuth:
             # Databricks) applies.
             if not open_browser or _in_colab():
                 request["open_browser"] = False
-        if self._cache_filepath:
-            request["cache_file"] = self._cache_filepath
-        if not self._use_cache:
-            request["use_cache"] = False
+        if request is not None:
+            if cache_filepath is not None:
+                request["cache_file"] = _path(cache_filepath)
+            if not use_cache:
+                request["use_cache"] = False
         self._request = request
+
+        # As the reference, which writes even a token of None (emptying
+        # the file); the drop-in writes only a token it was given.
+        if access_token is not None:
+            self._save_cache_file()
+
+    def _save_cache_file(self):
+        """Writes the held token to cache_filepath as the reference does."""
+        if self._use_cache and self._cache_filepath:
+            save_cache_file(
+                self._cache_filepath,
+                {
+                    "api_base_url": self._api_base_url,
+                    "access_token": self._access_token,
+                    "expiration": self._expiration,
+                },
+            )
 
     def __repr__(self):
         return (
@@ -144,7 +177,8 @@ class CartoAuth:
             open_browser=open_browser,
             org=org,
         )
-        auth._renew()
+        # The helper hands out (and stores) the token: nothing to write here.
+        auth._take(auth._ask())
         return auth
 
     @classmethod
@@ -169,33 +203,43 @@ class CartoAuth:
             use_cache=use_cache,
             _credentials_filepath=filepath,
         )
-        auth._renew()
+        # The helper hands out (and stores) the token: nothing to write here.
+        auth._take(auth._ask())
         return auth
 
     def _valid(self):
-        return (
-            self._access_token is not None
-            and self._expiration is not None
-            and self._expiration - time.time() >= MIN_TTL
-        )
+        if not self._access_token or not self._expiration:
+            return False
+        if not self._margin:
+            return not is_token_expired(self._expiration)
+        return unix_time(self._expiration) - time.time() >= self._margin
 
-    def _renew(self, carto_dw=False):
+    def _ask(self):
+        """The helper's answer to this object's request (a token)."""
+        if self._request is None:
+            raise CredentialsError(
+                "the access token has expired, and this m2m object has no "
+                "client_id and client_secret to get another"
+            )
         request = dict(self._request)
-        if carto_dw:
-            request["carto_dw"] = True
-        answer = _helper.run_locked(request, login=self._mode == "oauth")
+        if self._mode == "m2m" and "client_id" in request and not request["api_base_url"]:
+            raise CredentialsError("api_base_url is required with client_id")
+        return _helper.run_locked(request, login=self._mode == "oauth")
+
+    def _take(self, answer):
         token = answer.get("access_token") or answer.get("password")
         if not token:
             raise CredentialsError("carto-auth answered without a token")
         try:
-            expiration = int(answer.get("expiration") or answer["password_expiry_utc"])
+            expiry = int(answer.get("expiration") or answer["password_expiry_utc"])
         except (KeyError, ValueError):
             raise CredentialsError("carto-auth answered without a valid expiration") from None
         self._access_token = token
-        self._expiration = expiration
+        # Held as the reference holds it; the helper's answer is Unix time.
+        self._expiration = int(reference_time(expiry))
+        self._margin = MIN_TTL
         if answer.get("api_base_url"):
             self._api_base_url = answer["api_base_url"]
-        return answer
 
     def get_api_base_url(self):
         """The account's API base URL, e.g. https://gcp-us-east1.api.carto.com."""
@@ -210,25 +254,25 @@ class CartoAuth:
         """A valid access token, renewed when it is about to expire."""
         with self._lock:
             if not self._valid():
-                self._renew()
+                self._take(self._ask())
             return self._access_token
 
     def get_carto_dw_credentials(self) -> tuple:
-        """Get the CARTO Data Warehouse credentials.
+        """Get the CARTO Data Warehouse credentials, with this object's token.
 
         Returns:
             tuple: carto_dw_project, carto_dw_token.
 
         Raises:
-            CredentialsError: If the credentials cannot be obtained.
+            CredentialsError: If the API Base URL is not provided,
+                the response is not JSON or has invalid attributes.
+            NetworkError (a ConnectionError too): If the API cannot be
+                reached.
         """
-        with self._lock:
-            answer = self._renew(carto_dw=True)
-        project = answer.get("carto_dw_project")
-        token = answer.get("carto_dw_token")
-        if not project or not token:
-            raise CredentialsError("carto-auth answered without Data Warehouse credentials")
-        return project, token
+        if not self._api_base_url:
+            raise CredentialsError("api_base_url required")
+        access_token = self.get_access_token()
+        return _dw.get_credentials(self._api_base_url, access_token)
 
     def get_carto_dw_client(self):
         """A BigQuery client for the CARTO Data Warehouse.

@@ -7,6 +7,8 @@ the same mistake, so code written against the reference keeps working:
     missing attribute in the credentials file   AttributeError
     empty value in the credentials file         ValueError
     credentials file not found                  FileNotFoundError
+    credentials file is not JSON                ValueError (as json raises)
+    the server cannot be reached                ConnectionError
     google-cloud-bigquery not installed         ImportError
 """
 
@@ -27,6 +29,14 @@ class CredentialsFileNotFoundError(CredentialsError, FileNotFoundError):
     """The credentials file does not exist."""
 
 
+class MalformedCredentialsError(CredentialsError, ValueError):
+    """The credentials file is not a JSON object (json raised ValueError)."""
+
+
+class NetworkError(CredentialsError, ConnectionError):
+    """A server could not be reached, or did not answer in time."""
+
+
 class HelperNotFoundError(CredentialsError):
     """The carto-auth program is not installed where this package looks."""
 
@@ -40,6 +50,8 @@ __all__ = [
     "MissingAttributeError",
     "MissingValueError",
     "CredentialsFileNotFoundError",
+    "MalformedCredentialsError",
+    "NetworkError",
     "HelperNotFoundError",
     "MissingDependencyError",
 ]

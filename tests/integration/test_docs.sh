@@ -154,20 +154,7 @@ t_case "--version, and usage on stderr (exit 2) without a command" case_version_
 
 # complete_words WORD...: what the completion offers for the command line
 # "WORD..." (the last word is the one being completed).
-complete_words() {
-  bash --norc --noprofile -c '
-    . "$1" || exit 1
-    shift
-    COMP_WORDS=("$@")
-    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-    COMP_LINE="$*"
-    COMP_POINT=${#COMP_LINE}
-    spec=$(complete -p carto-auth) || exit 1
-    func=$(sed -n "s/.*-F \([^ ]*\) .*/\1/p" <<<"$spec")
-    "$func" carto-auth "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-    printf "%s\n" "${COMPREPLY[@]}" | sort
-  ' _ "$COMPLETION" "$@"
-}
+complete_words() { bash_complete "$COMPLETION" "$@"; }
 
 case_completion_loads() {
   local out

@@ -55,7 +55,7 @@ case_full_login() {
   assert_contains "$ERR" "Opening the browser to log in to CARTO (Ctrl-C to cancel)"
   assert_contains "$ERR" "Waiting for the login in the browser (300 s left)"
   assert_no_secret
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
   assert_file_mode "$TOKFILE" 600
   assert_eq "$STANDIN_URL" "$(json_file_get "$TOKFILE" api_base_url)" "discovered API base URL"
 
@@ -124,7 +124,7 @@ case_favicon_first() {
   fresh favicon
   STANDIN_BROWSER_MODE=favicon-first login_once
   grep -q '^FAVICON 404' "$STANDIN_BROWSER_LOG"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
 }
 t_case "a favicon request first gets a 404 and the login goes on" case_favicon_first
 
@@ -132,7 +132,7 @@ case_wrong_state_first() {
   fresh wrongstate
   STANDIN_BROWSER_MODE=wrong-state-first login_once
   grep -q '^WRONG_STATE 400' "$STANDIN_BROWSER_LOG"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
   assert_eq 1 "$(standin_requests /oauth/token authorization_code)"
 }
 t_case "a wrong state gets an error page and the login goes on" case_wrong_state_first
@@ -143,7 +143,7 @@ case_error_callback() {
   STANDIN_BROWSER_MODE=error run_helper '' login
   assert_rc 1
   assert_contains "$ERR" "login failed: access_denied (User cancelled)"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
   assert_no_file "$TOKFILE"
   assert_eq 0 "$(standin_requests /oauth/token)"
 }
@@ -448,7 +448,7 @@ case_invalid_grant_then_browser() {
   assert_rc 0
   assert_eq 1 "$(standin_requests /oauth/token refresh_token)" "the refresh was tried first"
   assert_eq 1 "$(standin_requests /authorize)" "then the browser"
-  grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
 }
 t_case "invalid_grant on an interactive get: straight on to the browser" case_invalid_grant_then_browser
 

@@ -201,6 +201,8 @@ case_reference_example() {
   assert_eq carto-dw-ac-demo1234 "$(kv_get "$OUT" client_project)"
   assert_nonempty "$(kv_get "$OUT" client_token)" "the client holds a Data Warehouse token"
   assert_contains "$ERR" "Opening the browser" "the helper's login progress reaches the user"
+  # the scripted browser logs its end after the helper has its answer
+  wait_until 10 grep -q '^DONE' "$STANDIN_BROWSER_LOG"
   assert_eq 1 "$(grep -c '^DONE' "$STANDIN_BROWSER_LOG")" "one browser login"
   assert_eq 1 "$(standin_requests /oauth/token authorization_code)"
   assert_file_mode "$CARTO_AUTH_HOME/token_oauth.json" 600

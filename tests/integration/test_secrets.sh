@@ -50,7 +50,9 @@ case_browser_gets_only_the_url() {
   assert_eq 1 "$(cat "$TEST_TMP/browser.argc")" "the browser gets one argument"
   local url
   url=$(tr -d '\0' <"$TEST_TMP/browser.argv")
-  assert_match "$url" "^$STANDIN_URL/authorize\\?" "the argument is the authorize URL"
+  # the one-time loopback start page: no state, no PKCE challenge
+  assert_match "$url" '^http://(localhost|127\.0\.0\.1):[0-9]+/start/[A-Za-z0-9_-]+$' \
+    "the argument is the loopback start page"
 
   local tokfile=$CARTO_AUTH_HOME/token_oauth.json access refresh verifier
   access=$(json_file_get "$tokfile" access_token)
@@ -75,7 +77,7 @@ case_browser_gets_only_the_url() {
     grep -vxE "$ignore" || true)
   assert_empty "$added" "variables the helper added for the browser"
 }
-t_case "the browser gets the authorize URL and nothing secret" case_browser_gets_only_the_url
+t_case "the browser gets the start page's URL and nothing secret" case_browser_gets_only_the_url
 
 # --- the helper's own process ------------------------------------------------------
 

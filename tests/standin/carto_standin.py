@@ -341,6 +341,13 @@ class Platform:
     def new_code(self, query: dict) -> str:
         code = secrets.token_urlsafe(24)
         organization = query.get("organization", "")
+        # Stand-in only: "account" logs in as another user (an attacker's
+        # own account, for the login-hijack tests).
+        account = query.get("account", "")
+        if account:
+            user = f"auth0|{account}"
+        else:
+            user = f"auth0|sso-user-{organization}" if organization else DEMO_USER
         with self.lock:
             self.codes[code] = {
                 "client_id": query["client_id"],
@@ -348,7 +355,7 @@ class Platform:
                 "challenge": query["code_challenge"],
                 "scope": query.get("scope", ""),
                 "organization": organization,
-                "user": f"auth0|sso-user-{organization}" if organization else DEMO_USER,
+                "user": user,
                 "expires_at": time.time() + self.settings["code_lifetime"],
                 "used": False,
             }
@@ -850,6 +857,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             problems.append("code_challenge must be 43 characters of base64url")
         if not query.get("state"):
             problems.append("state is missing")
+        if "account" in query and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", query["account"]):
+            problems.append("account must be 1 to 64 characters of [A-Za-z0-9_-]")
         if problems:
             self._html(400, "Invalid authorization request", problems)
             return

@@ -393,6 +393,20 @@ case_org() {
 }
 t_case "authorize: organization gives an SSO user" case_org
 
+case_account() {
+  pkce
+  local location
+  REDIRECT='http://localhost:10999/callback/'
+  location=$(standin_authorize_location "$(authorize_url s5 '&account=mallory')")
+  [[ $location =~ code=([^&]*) ]]
+  redeem "${BASH_REMATCH[1]}" "$VERIFIER"
+  assert_eq 200 "$STATUS"
+  assert_eq "auth0|mallory" "$(jwt_claim "$(json_get "$BODY" access_token)" sub)"
+  req "$(authorize_url s6 '&account=bad%20name')"
+  assert_eq 400 "$STATUS" "a malformed account"
+}
+t_case "authorize: account= logs in as another user (stand-in only)" case_account
+
 case_authorize_error() {
   standin_fault '{"kind": "authorize_error"}'
   pkce

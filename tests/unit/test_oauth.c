@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "auth/config.h"
 #include "auth/net/discover.h"
 #include "auth/net/oauth.h"
+#include "auth/net/peer.h"
 #include "util/base64url.h"
 #include "util/sha256.h"
 #include "util/error.h"
@@ -247,6 +249,8 @@ static void test_authorize_url(void **state)
 
 #define REQ(s) s, sizeof(s) - 1
 
+static const struct callback_paths PATHS = { "/callback/", "/start/n0nce", "carto_auth_1" };
+
 static void test_callback_good(void **state)
 {
 	struct callback_result r;
@@ -254,7 +258,7 @@ static void test_callback_good(void **state)
 	(void)state;
 	assert_int_equal(callback_parse_request(&r, REQ(
 		"GET /callback/?code=abc-123&state=xyz HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-		"/callback/"), 0);
+		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_string_equal(r.code, "abc-123");
 	assert_string_equal(r.state, "xyz");
@@ -263,7 +267,7 @@ static void test_callback_good(void **state)
 
 	/* the trailing slash may differ; extra parameters are ignored */
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback?foo=1&state=s&code=c HTTP/1.0\n\n"), "/callback/"), 0);
+		"GET /callback?foo=1&state=s&code=c HTTP/1.0\n\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_string_equal(r.code, "c");
 	callback_result_clear(&r);
@@ -271,7 +275,7 @@ static void test_callback_good(void **state)
 	/* absolute-form target */
 	assert_int_equal(callback_parse_request(&r, REQ(
 		"GET http://localhost:10000/callback/?code=c&state=s HTTP/1.1\r\n\r\n"),
-		"/callback/"), 0);
+		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	callback_result_clear(&r);
 }
@@ -282,19 +286,19 @@ static void test_callback_other_paths(void **state)
 
 	(void)state;
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /favicon.ico HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /favicon.ico HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
 	callback_result_clear(&r);
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callbackx/?code=c&state=s HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callbackx/?code=c&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
 	callback_result_clear(&r);
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET / HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET / HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
 	callback_result_clear(&r);
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"POST /callback/?code=c&state=s HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"POST /callback/?code=c&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_METHOD);
 	callback_result_clear(&r);
 }
@@ -306,7 +310,7 @@ static void test_callback_error(void **state)
 	(void)state;
 	assert_int_equal(callback_parse_request(&r, REQ(
 		"GET /callback/?error=access_denied&error_description=User%20cancelled"
-		"&state=s HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_ERROR);
 	assert_string_equal(r.error, "access_denied");
 	assert_string_equal(r.error_description, "User cancelled");
@@ -315,7 +319,7 @@ static void test_callback_error(void **state)
 	/* '+' is a space too */
 	assert_int_equal(callback_parse_request(&r, REQ(
 		"GET /callback/?error=e&error_description=a+b&state=s HTTP/1.1\r\n\r\n"),
-		"/callback/"), 0);
+		&PATHS), 0);
 	assert_string_equal(r.error_description, "a b");
 	callback_result_clear(&r);
 }
@@ -327,28 +331,28 @@ static void test_callback_missing_and_encoded(void **state)
 	(void)state;
 	/* no state: the parser reports it absent, the server refuses it */
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback/?code=c HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callback/?code=c HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_null(r.state);
 	callback_result_clear(&r);
 	/* neither code nor error */
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback/?state=s HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callback/?state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_INCOMPLETE);
 	callback_result_clear(&r);
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback/ HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callback/ HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_INCOMPLETE);
 	callback_result_clear(&r);
 	/* percent-encoding */
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback/?code=a%2Fb%3D&state=%7Ex HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callback/?code=a%2Fb%3D&state=%7Ex HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_string_equal(r.code, "a/b=");
 	assert_string_equal(r.state, "~x");
 	callback_result_clear(&r);
 	/* a fragment is not part of the query */
 	assert_int_equal(callback_parse_request(&r, REQ(
-		"GET /callback/?code=c&state=s#frag HTTP/1.1\r\n\r\n"), "/callback/"), 0);
+		"GET /callback/?code=c&state=s#frag HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_string_equal(r.state, "s");
 	callback_result_clear(&r);
 }
@@ -378,15 +382,102 @@ static void test_callback_garbage(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(callback_parse_request(&r, bad[i], strlen(bad[i]),
-			"/callback/"), 0);
+			&PATHS), 0);
 		if (r.kind != CALLBACK_BAD_REQUEST)
 			fail_msg("accepted: %s", bad[i]);
 		assert_null(r.code);
 		callback_result_clear(&r);
 	}
 	assert_int_equal(callback_parse_request(&r, with_nul, sizeof(with_nul) - 1,
-		"/callback/"), 0);
+		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_REQUEST);
+	callback_result_clear(&r);
+}
+
+static void test_callback_start_and_cookies(void **state)
+{
+	struct callback_result r;
+	char nul_cookie[] = "GET /callback/?code=c&state=s HTTP/1.1\r\n"
+		"Cookie: carto_auth_1=a\0b\r\n\r\n";
+	char many[1024];
+	int i, n;
+
+	(void)state;
+	/* the start page, whatever its query; its cookies are read too */
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /start/n0nce HTTP/1.1\r\nHost: localhost\r\n\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_START);
+	assert_int_equal(r.ncookies, 0);
+	callback_result_clear(&r);
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /start/n0nce/?x=1 HTTP/1.1\r\nCookie: carto_auth_1=old\r\n\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_START);
+	assert_int_equal(r.ncookies, 1);
+	callback_result_clear(&r);
+	/* another nonce, or none: not the start page */
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /start/other HTTP/1.1\r\n\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
+	callback_result_clear(&r);
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /start/ HTTP/1.1\r\n\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
+	callback_result_clear(&r);
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"POST /start/n0nce HTTP/1.1\r\n\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_BAD_METHOD);
+	callback_result_clear(&r);
+
+	/* the callback's cookies: every value of ours, trimmed, in order */
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /callback/?code=c&state=s HTTP/1.1\r\n"
+		"Host: localhost:1\r\n"
+		"cookie:  other=1; carto_auth_1=v1 ;carto_auth_10=x\r\n"
+		"Cookie: carto_auth_1=v2\r\n"
+		"X-Cookie: carto_auth_1=no\r\n"
+		"\r\n"
+		"Cookie: carto_auth_1=after-the-head\r\n"), &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_CODE);
+	assert_int_equal(r.ncookies, 2);
+	assert_string_equal(r.cookies[0], "v1");
+	assert_string_equal(r.cookies[1], "v2");
+	callback_result_clear(&r);
+	/* an empty value, and no cookie name asked for */
+	assert_int_equal(callback_parse_request(&r, REQ(
+		"GET /callback/?code=c HTTP/1.1\nCookie: carto_auth_1=\n\n"), &PATHS), 0);
+	assert_int_equal(r.ncookies, 1);
+	assert_string_equal(r.cookies[0], "");
+	callback_result_clear(&r);
+	{
+		const struct callback_paths bare = { "/callback/", NULL, NULL };
+
+		assert_int_equal(callback_parse_request(&r, REQ(
+			"GET /callback/?code=c HTTP/1.1\r\nCookie: carto_auth_1=v\r\n\r\n"),
+			&bare), 0);
+		assert_int_equal(r.kind, CALLBACK_CODE);
+		assert_int_equal(r.ncookies, 0);
+		callback_result_clear(&r);
+		assert_int_equal(callback_parse_request(&r, REQ(
+			"GET /start/n0nce HTTP/1.1\r\n\r\n"), &bare), 0);
+		assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
+		callback_result_clear(&r);
+	}
+	/* a NUL in a Cookie header: refused */
+	assert_int_equal(callback_parse_request(&r, nul_cookie, sizeof(nul_cookie) - 1,
+		&PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_BAD_REQUEST);
+	assert_null(r.code);
+	assert_int_equal(r.ncookies, 0);
+	callback_result_clear(&r);
+	/* more values than kept: the first ones count, the rest are ignored */
+	n = snprintf(many, sizeof(many), "GET /callback/?code=c HTTP/1.1\r\nCookie: ");
+	for (i = 0; i < CALLBACK_MAX_COOKIES + 4; i++)
+		n += snprintf(many + n, sizeof(many) - (size_t)n, "carto_auth_1=%d; ", i);
+	n += snprintf(many + n, sizeof(many) - (size_t)n, "\r\n\r\n");
+	assert_int_equal(callback_parse_request(&r, many, (size_t)n, &PATHS), 0);
+	assert_int_equal(r.kind, CALLBACK_CODE);
+	assert_int_equal(r.ncookies, CALLBACK_MAX_COOKIES);
+	assert_string_equal(r.cookies[0], "0");
 	callback_result_clear(&r);
 }
 
@@ -457,17 +548,23 @@ static int connect_to(unsigned port)
 	return fd;
 }
 
+/* The child's browser state: the cookie it sends, the last one it was set. */
+static char client_cookie[256];
+static char client_set_cookie[512];
+
 /* Sends one request; returns the status code of the answer (0 on failure). */
 static int client_get(unsigned port, const char *target, char *loc, size_t loc_size)
 {
-	char req[CALLBACK_MAX_REQUEST + 512], ans[4096];
+	char req[CALLBACK_MAX_REQUEST + 1024], ans[4096];
 	ssize_t n, total = 0;
 	int fd = connect_to(port), status = 0;
 	char *p;
 
 	if (fd < 0)
 		return 0;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", target);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n%s%s%s\r\n",
+		target, *client_cookie ? "Cookie: " : "", client_cookie,
+		*client_cookie ? "\r\n" : "");
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return 0;
@@ -481,14 +578,45 @@ static int client_get(unsigned port, const char *target, char *loc, size_t loc_s
 		p += 10;
 		snprintf(loc, loc_size, "%.*s", (int)strcspn(p, "\r\n"), p);
 	}
+	client_set_cookie[0] = '\0';
+	if ((p = strstr(ans, "Set-Cookie: "))) {
+		p += 12;
+		snprintf(client_set_cookie, sizeof(client_set_cookie), "%.*s",
+			(int)strcspn(p, "\r\n"), p);
+	}
 	return status;
 }
 
+#define TEST_AUTHORIZE "https://auth.example/authorize?state=st"
+
 /*
- * The child's script: a silent connection, a favicon request, a wrong
- * state, then the callback. It exits 0 when every answer was as expected.
+ * Opens the start page as the browser would: a 302 to the authorize URL
+ * that sets the login's cookie, which the child then sends. 1 when all of
+ * it was as expected.
  */
-static void client_script(unsigned port, const char *state)
+static int open_start(unsigned port, const struct callback_server *srv)
+{
+	char loc[256] = "", want[128];
+	int ok;
+
+	ok = client_get(port, srv->start_path, loc, sizeof(loc)) == 302;
+	ok &= strcmp(loc, TEST_AUTHORIZE) == 0;
+	snprintf(want, sizeof(want), "%s=%s; Path=/callback; Max-Age=", srv->cookie_name,
+		srv->cookie);
+	ok &= strncmp(client_set_cookie, want, strlen(want)) == 0;
+	ok &= strstr(client_set_cookie, "; HttpOnly; SameSite=Lax") != NULL;
+	snprintf(client_cookie, sizeof(client_cookie), "%.*s",
+		(int)strcspn(client_set_cookie, ";"), client_set_cookie);
+	return ok;
+}
+
+/*
+ * The child's script: a silent connection, a favicon request, the right
+ * state without the cookie, the start page, a wrong state, a forged
+ * cookie, then the callback. It exits 0 when every answer was as expected.
+ */
+static void client_script(unsigned port, const char *state,
+	const struct callback_server *srv)
 {
 	char target[256], loc[256] = "";
 	int silent, ok = 1;
@@ -497,8 +625,20 @@ static void client_script(unsigned port, const char *state)
 	silent = connect_to(port);           /* a preconnect that says nothing */
 	ok &= silent >= 0;
 	ok &= client_get(port, "/favicon.ico", NULL, 0) == 404;
+	snprintf(target, sizeof(target), "/callback/?code=c0&state=%s", state);
+	ok &= client_get(port, target, NULL, 0) == 400;     /* no cookie yet */
+	ok &= client_get(port, "/start/not-the-nonce", NULL, 0) == 404;
+	ok &= open_start(port, srv);
 	ok &= client_get(port, "/callback/?code=c1&state=wrong", NULL, 0) == 400;
 	ok &= client_get(port, "/callback/?code=c1", NULL, 0) == 400;
+	{
+		char saved[sizeof(client_cookie)];
+
+		memcpy(saved, client_cookie, sizeof(saved));
+		snprintf(client_cookie, sizeof(client_cookie), "%s=forged", srv->cookie_name);
+		ok &= client_get(port, target, NULL, 0) == 400;
+		memcpy(client_cookie, saved, sizeof(saved));
+	}
 	{
 		/* a request head over 8 KiB */
 		char big[CALLBACK_MAX_REQUEST + 100];
@@ -511,13 +651,14 @@ static void client_script(unsigned port, const char *state)
 	snprintf(target, sizeof(target), "/callback/?code=the-code&state=%s", state);
 	ok &= client_get(port, target, loc, sizeof(loc)) == 302;
 	ok &= strcmp(loc, CA_SUCCESS_PAGE) == 0;
+	ok &= strstr(client_set_cookie, "=; Path=/callback; Max-Age=0;") != NULL;
 	_exit(ok ? 0 : 1);
 }
 
 static void test_callback_server_flow(void **state)
 {
 	struct callback_server srv;
-	struct callback_wait w = { .expected_state = "st4te", .timeout_s = 10 };
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "st4te", .timeout_s = 10 };
 	char uri[128], *code = NULL;
 	unsigned port = free_port();
 	struct timespec t0, t1;
@@ -530,7 +671,7 @@ static void test_callback_server_flow(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		client_script(port, "st4te");
+		client_script(port, "st4te", &srv);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(callback_server_wait(&srv, &code, &w), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -543,13 +684,14 @@ static void test_callback_server_flow(void **state)
 	callback_server_close(&srv);
 }
 
-static void error_script(unsigned port)
+static void error_script(unsigned port, const struct callback_server *srv)
 {
 	char loc[256] = "";
 	int ok;
 
 	usleep(100 * 1000);
-	ok = client_get(port, "/callback/?error=access_denied&error_description="
+	ok = open_start(port, srv);
+	ok &= client_get(port, "/callback/?error=access_denied&error_description="
 		"User%20cancelled&state=s", loc, sizeof(loc)) == 302;
 	ok &= strcmp(loc, CA_ERROR_PAGE) == 0;
 	_exit(ok ? 0 : 1);
@@ -558,7 +700,7 @@ static void error_script(unsigned port)
 static void test_callback_server_error(void **state)
 {
 	struct callback_server srv;
-	struct callback_wait w = { .expected_state = "s", .timeout_s = 10 };
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s", .timeout_s = 10 };
 	char uri[128], *code = NULL;
 	unsigned port = free_port();
 	int status;
@@ -569,7 +711,7 @@ static void test_callback_server_error(void **state)
 	assert_int_equal(callback_server_open(&srv, uri), 0);
 	pid = fork();
 	if (pid == 0)
-		error_script(port);
+		error_script(port, &srv);
 	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_EREFUSED);
 	assert_string_equal(ca_error_message(), "login failed: access_denied (User cancelled)");
 	assert_null(code);
@@ -579,18 +721,21 @@ static void test_callback_server_error(void **state)
 }
 
 /* Browsers resolve localhost to ::1 as well: the server must answer there. */
-static void ipv6_script(unsigned port)
+static void ipv6_script(unsigned port, const struct callback_server *srv)
 {
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	char req[] = "GET /callback/?code=six&state=s HTTP/1.1\r\n\r\n", ans[512];
+	char req[512], ans[512];
 	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
 	ssize_t n;
 
 	usleep(100 * 1000);
+	ok = open_start(port, srv);
+	snprintf(req, sizeof(req), "GET /callback/?code=six&state=s HTTP/1.1\r\n"
+		"Cookie: %s\r\n\r\n", client_cookie);
 	sin6.sin6_port = htons((uint16_t)port);
 	sin6.sin6_addr = in6addr_loopback;
-	ok = connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
-		write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1) &&
+	ok = ok && connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
+		write(fd, req, strlen(req)) == (ssize_t)strlen(req) &&
 		(n = read(fd, ans, sizeof(ans) - 1)) > 0 &&
 		strncmp(ans, "HTTP/1.1 302", 12) == 0;
 	_exit(ok ? 0 : 1);
@@ -600,7 +745,7 @@ static void test_callback_server_ipv6(void **state)
 {
 	struct sockaddr_in6 probe = { .sin6_family = AF_INET6 };
 	struct callback_server srv;
-	struct callback_wait w = { .expected_state = "s", .timeout_s = 10 };
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s", .timeout_s = 10 };
 	char uri[128], *code = NULL;
 	unsigned port = free_port();
 	int fd, status, have_v6;
@@ -619,7 +764,7 @@ static void test_callback_server_ipv6(void **state)
 	assert_int_equal(srv.nfds, 2);
 	pid = fork();
 	if (pid == 0)
-		ipv6_script(port);
+		ipv6_script(port, &srv);
 	assert_int_equal(callback_server_wait(&srv, &code, &w), 0);
 	assert_string_equal(code, "six");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -628,10 +773,241 @@ static void test_callback_server_ipv6(void **state)
 	callback_server_close(&srv);
 }
 
+/* The start page asked for twice (by anyone): the login stops. */
+static void twice_script(unsigned port, const struct callback_server *srv)
+{
+	int ok;
+
+	usleep(100 * 1000);
+	ok = open_start(port, srv);
+	ok &= client_get(port, srv->start_path, NULL, 0) == 409;
+	_exit(ok ? 0 : 1);
+}
+
+static void test_callback_server_start_twice(void **state)
+{
+	struct callback_server srv;
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s",
+		.timeout_s = 10 };
+	char uri[128], *code = NULL;
+	unsigned port = free_port();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
+	assert_int_equal(callback_server_open(&srv, uri), 0);
+	/* the start page is on the redirect URI's host and port, with a nonce */
+	snprintf(uri, sizeof(uri), "http://localhost:%u/start/", port);
+	assert_int_equal(strncmp(srv.start_url, uri, strlen(uri)), 0);
+	assert_true(strlen(srv.start_url + strlen(uri)) >= 32);
+	assert_null(strstr(srv.start_url, "state"));
+	pid = fork();
+	if (pid == 0)
+		twice_script(port, &srv);
+	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_string_equal(ca_error_message(), "the login page was opened twice; "
+		"someone else may be trying to use this login");
+	assert_true(w.started);
+	assert_null(code);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	callback_server_close(&srv);
+}
+
+/* Another user's request for the start page (a child that became uid 65534). */
+static void test_callback_server_other_user(void **state)
+{
+	struct callback_server srv;
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s",
+		.timeout_s = 10 };
+	char uri[128], *code = NULL;
+	unsigned port = free_port();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || !PEER_UID_SUPPORTED)
+		skip();
+	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
+	assert_int_equal(callback_server_open(&srv, uri), 0);
+	pid = fork();
+	if (pid == 0) {
+		int ok;
+
+		usleep(100 * 1000);
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		ok = client_get(port, srv.start_path, NULL, 0) == 403;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_string_equal(ca_error_message(), "the login page was opened by another user "
+		"(uid 65534); someone else may be trying to use this login");
+	assert_false(w.started);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	callback_server_close(&srv);
+}
+
+/* A start URL for [::1], and a cookie per port. */
+static void test_callback_server_start_url_v6(void **state)
+{
+	struct callback_server a, b;
+	char uri[128], want[128];
+	unsigned port = free_port(), port2 = free_port();
+	int fd;
+	struct sockaddr_in6 probe = { .sin6_family = AF_INET6 };
+
+	(void)state;
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	probe.sin6_addr = in6addr_loopback;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&probe, sizeof(probe)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		skip();
+	}
+	close(fd);
+	snprintf(uri, sizeof(uri), "http://[::1]:%u/cb", port);
+	assert_int_equal(callback_server_open(&a, uri), 0);
+	snprintf(want, sizeof(want), "http://[::1]:%u/start/", port);
+	assert_int_equal(strncmp(a.start_url, want, strlen(want)), 0);
+	assert_string_equal(a.cookie_path, "/cb");
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/", port2 == port ? port + 1 : port2);
+	assert_int_equal(callback_server_open(&b, uri), 0);
+	assert_string_equal(b.cookie_path, "/");
+	assert_string_not_equal(a.cookie_name, b.cookie_name);
+	assert_string_not_equal(a.cookie, b.cookie);
+	assert_string_not_equal(a.start_path, b.start_path);
+	callback_server_close(&a);
+	callback_server_close(&b);
+}
+
+/* --- who is at the other end of a loopback connection --- */
+
+static void test_peer_proc_net(void **state)
+{
+	static const char v4[] =
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+		"   uid  timeout inode\n"
+		"   0: 0100007F:2710 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+		"  1000        0 11111 1 0000000000000000 100 0 0 10 0\n"
+		"   1: 0200007F:D431 0100007F:2710 01 00000000:00000000 00:00000000 00000000"
+		" 65534        0 22222 1 0000000000000000 20 4 30 10 -1\n"
+		"   2: 0100007F:D432 0100007F:2710 01 00000000:00000000 00:00000000 00000000"
+		"  1000        0 33333 1 0000000000000000 20 4 30 10 -1\n"
+		"   3: 0100007F:D433 0100007F:2710 06 00000000:00000000 03:00001770 00000000"
+		"     0        0 0 3 0000000000000000\n";
+	static const char v6[] =
+		"  sl  local_address                         remote_address                        "
+		"st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 00000000000000000000000001000000:D434 00000000000000000000000001000000:2710 "
+		"01 00000000:00000000 00:00000000 00000000  1001        0 44444 1 0 20 4 30 10 -1\n";
+	struct sockaddr_in peer = { .sin_family = AF_INET }, self = { .sin_family = AF_INET };
+	struct sockaddr_in6 peer6 = { .sin6_family = AF_INET6 }, self6 = { .sin6_family = AF_INET6 };
+	unsigned long inode = 0;
+	uid_t uid = 0;
+
+	(void)state;
+	self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	self.sin_port = htons(10000);
+	/* another user's connection from 127.0.0.2 */
+	peer.sin_addr.s_addr = htonl(0x7f000002);
+	peer.sin_port = htons(0xD431);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
+	assert_int_equal(uid, 65534);
+	assert_int_equal(inode, 22222);
+	/* the user's own */
+	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	peer.sin_port = htons(0xD432);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(inode, 33333);
+	/* closed (TIME_WAIT): uid 0 and no inode, which peer_uid refuses */
+	peer.sin_port = htons(0xD433);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
+	assert_int_equal(inode, 0);
+	/* not there; the listener does not match a connection */
+	peer.sin_port = htons(0xD499);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
+	/* the other direction (our own socket) is not the peer's */
+	peer.sin_port = htons(0xD432);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+		(struct sockaddr *)&self, (struct sockaddr *)&peer), CA_ENOTFOUND);
+	/* IPv6, and families that do not match */
+	self6.sin6_addr = in6addr_loopback;
+	self6.sin6_port = htons(10000);
+	peer6.sin6_addr = in6addr_loopback;
+	peer6.sin6_port = htons(0xD434);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
+		(struct sockaddr *)&peer6, (struct sockaddr *)&self6), 0);
+	assert_int_equal(uid, 1001);
+	assert_int_equal(inode, 44444);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self6), CA_ENOTFOUND);
+	/* garbage and truncation */
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, 200,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
+	assert_int_equal(peer_parse_proc_net(&uid, &inode, "0: zz:zz\n", 9,
+		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
+}
+
+/* A real loopback connection: its peer is this process's user. */
+static void test_peer_uid_self(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int lfd, cfd, afd;
+	uid_t uid = (uid_t)-1;
+
+	(void)state;
+	if (!PEER_UID_SUPPORTED)
+		skip();
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	cfd = connect_to(ntohs(sin.sin_port));
+	assert_true(cfd >= 0);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	assert_int_equal(peer_uid(&uid, afd), 0);
+	assert_int_equal(uid, geteuid());
+	/* each source alone agrees */
+	{
+		unsigned long inode = 0;
+		uid_t u = (uid_t)-1;
+
+		/* a sandbox may lack sock_diag; /proc/net then serves alone */
+		if (peer_lookup(&u, &inode, afd, PEER_NETLINK) == 0) {
+			assert_int_equal(u, geteuid());
+			assert_true(inode != 0);
+		} else {
+			print_message("no NETLINK_SOCK_DIAG here: %s\n", ca_error_message());
+		}
+		u = (uid_t)-1;
+		inode = 0;
+		assert_int_equal(peer_lookup(&u, &inode, afd, PEER_PROC), 0);
+		assert_int_equal(u, geteuid());
+		assert_true(inode != 0);
+	}
+	/* once the other end has closed, its socket has no owner any more */
+	close(cfd);
+	usleep(50 * 1000);
+	assert_int_equal(peer_uid(&uid, afd), CA_ENOTFOUND);
+	close(afd);
+	close(lfd);
+}
+
 static void test_callback_server_timeout(void **state)
 {
 	struct callback_server srv;
-	struct callback_wait w = { .expected_state = "s", .timeout_s = 1 };
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s", .timeout_s = 1 };
 	char uri[128], *code = NULL;
 
 	(void)state;
@@ -645,7 +1021,7 @@ static void test_callback_server_timeout(void **state)
 static void test_callback_server_browser_failed(void **state)
 {
 	struct callback_server srv;
-	struct callback_wait w = { .expected_state = "s", .timeout_s = 10 };
+	struct callback_wait w = { .authorize_url = TEST_AUTHORIZE, .expected_state = "s", .timeout_s = 10 };
 	char uri[128], *code = NULL;
 	pid_t pid;
 
@@ -874,10 +1250,16 @@ int main(void)
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_callback_missing_and_encoded),
 		cmocka_unit_test(test_callback_garbage),
+		cmocka_unit_test(test_callback_start_and_cookies),
 		cmocka_unit_test(test_redirect_uri),
 		cmocka_unit_test(test_callback_server_flow),
 		cmocka_unit_test(test_callback_server_error),
 		cmocka_unit_test(test_callback_server_ipv6),
+		cmocka_unit_test(test_callback_server_start_twice),
+		cmocka_unit_test(test_callback_server_other_user),
+		cmocka_unit_test(test_callback_server_start_url_v6),
+		cmocka_unit_test(test_peer_proc_net),
+		cmocka_unit_test(test_peer_uid_self),
 		cmocka_unit_test(test_callback_server_timeout),
 		cmocka_unit_test(test_callback_server_browser_failed),
 		cmocka_unit_test(test_callback_server_port_in_use),
