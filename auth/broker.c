@@ -11,13 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-int broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
+int ca_broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
 {
 	char tag[40], name[64];
 
 	ca_config_identity_tag(cfg, tag);
 	snprintf(name, sizeof(name), "%s.lock", tag);
-	return fs_lock_named(out_fd, cfg->home, name, timeout_ms);
+	return ca_fs_lock_named(out_fd, cfg->home, name, timeout_ms);
 }
 
 static int is_invalid_grant(void)
@@ -80,7 +80,7 @@ static void use_stored(struct ca_token *out, int *out_fresh, struct ca_token *st
 		*out_fresh = 0;
 }
 
-int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
+int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	const struct ca_config *cfg, unsigned flags)
 {
 	const struct ca_module *module;
@@ -121,7 +121,7 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	/* Wait long enough for another caller's browser login. */
 	lock_ms = (cfg->login_timeout + 60) * 1000;
 	t0 = ca_clock_ms();
-	if ((error = broker_lock(&fd, cfg, lock_ms)))
+	if ((error = ca_broker_lock(&fd, cfg, lock_ms)))
 		goto out;
 	ca_debug("broker: identity lock taken after %lld ms", (long long)(ca_clock_ms() - t0));
 	/* Whoever held the lock may have renewed the token meanwhile. */
@@ -174,7 +174,7 @@ int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	if (out_fresh)
 		*out_fresh = 1;
 out:
-	fs_unlock(fd);
+	ca_fs_unlock(fd);
 	ca_free(seen);
 	ca_token_clear(&stored);
 	ca_token_clear(&fresh);

@@ -17,10 +17,10 @@ enum {
 };
 
 /* *out_fresh (may be NULL) tells whether the token came from the server. */
-int broker_token(struct ca_token *out, int *out_fresh, struct store *store,
+int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	const struct ca_config *cfg, unsigned flags);
 
 /* Locks the identity of cfg (a file under $CARTO_AUTH_HOME/locks). */
-int broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms);
+int ca_broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms);
 
 #endif

@@ -132,7 +132,7 @@ static const char *pick(const char *env, const struct proto_msg *msg,
 
 	if (v && *v)
 		return v;
-	v = key ? proto_get(msg, key) : NULL;
+	v = key ? ca_proto_get(msg, key) : NULL;
 	if (v && *v)
 		return v;
 	return fallback;
@@ -140,7 +140,7 @@ static const char *pick(const char *env, const struct proto_msg *msg,
 
 static int get_bool(int *out, const struct proto_msg *msg, const char *key)
 {
-	int v = proto_get_bool(msg, key, *out);
+	int v = ca_proto_get_bool(msg, key, *out);
 
 	if (v < 0)
 		return ca_error(CA_EINVAL, "bad input: %s must be true or false", key);
@@ -172,7 +172,7 @@ static int default_home(char **out)
 	}
 	if (!home)
 		return ca_error(CA_ERR, "cannot find the home folder; set CARTO_AUTH_HOME");
-	*out = fs_join(home, ".carto-auth");
+	*out = ca_fs_join(home, ".carto-auth");
 	return *out ? 0 : ca_error(CA_ERR, "out of memory");
 }
 
@@ -234,7 +234,7 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 	size_t len;
 	int error;
 
-	error = fs_read_file(&text, &len, path, CREDENTIALS_MAX);
+	error = ca_fs_read_file(&text, &len, path, CREDENTIALS_MAX);
 	if (error == CA_ENOTFOUND)
 		return ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
 	if (error)
@@ -248,10 +248,10 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 
 static int resolve_mode(struct ca_config *cfg, const struct proto_msg *msg)
 {
-	const char *mode = proto_get(msg, "mode");
+	const char *mode = ca_proto_get(msg, "mode");
 
 	if (!mode || !*mode)
-		cfg->mode = (proto_get(msg, "credentials_file") || proto_get(msg, "client_id"))
+		cfg->mode = (ca_proto_get(msg, "credentials_file") || ca_proto_get(msg, "client_id"))
 			? CA_MODE_M2M : CA_MODE_OAUTH;
 	else if (!strcmp(mode, "m2m"))
 		cfg->mode = CA_MODE_M2M;
@@ -280,17 +280,17 @@ static int resolve_store(struct ca_config *cfg)
 /* M2M credentials: a file, or client_id + client_secret (+ api_base_url). */
 static int resolve_m2m(struct ca_config *cfg, const struct proto_msg *msg)
 {
-	const char *file = proto_get(msg, "credentials_file");
-	const char *id = proto_get(msg, "client_id");
-	const char *secret = proto_get(msg, "client_secret");
-	const char *host = proto_get(msg, "host");
+	const char *file = ca_proto_get(msg, "credentials_file");
+	const char *id = ca_proto_get(msg, "client_id");
+	const char *secret = ca_proto_get(msg, "client_secret");
+	const char *host = ca_proto_get(msg, "host");
 	int error;
 
 	if (file && *file) {
 		/* The file names the account; an api_base_url key still wins. */
 		if ((error = ca_config_read_credentials(cfg, file)))
 			return error;
-		if ((file = proto_get(msg, "api_base_url")) && *file)
+		if ((file = ca_proto_get(msg, "api_base_url")) && *file)
 			return set_url(&cfg->api_base_url, file, "api_base_url");
 		return 0;
 	}
@@ -339,12 +339,12 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 		error = default_home(&cfg->home);
 	if (error)
 		goto out;
-	if ((v = proto_get(msg, "cache_file")) && *v && (error = set_str(&cfg->cache_file, v)))
+	if ((v = ca_proto_get(msg, "cache_file")) && *v && (error = set_str(&cfg->cache_file, v)))
 		goto out;
-	if ((v = proto_get(msg, "api_base_url")) && *v &&
+	if ((v = ca_proto_get(msg, "api_base_url")) && *v &&
 	    (error = set_url(&cfg->api_base_url, v, "api_base_url")))
 		goto out;
-	if ((v = proto_get(msg, "org")) && *v && (error = set_str(&cfg->org, v)))
+	if ((v = ca_proto_get(msg, "org")) && *v && (error = set_str(&cfg->org, v)))
 		goto out;
 
 	if (getenv("DATABRICKS_RUNTIME_VERSION"))
@@ -357,7 +357,7 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 	    (error = get_bool(&cfg->interactive, msg, "interactive")) ||
 	    (error = get_bool(&cfg->carto_dw, msg, "carto_dw")))
 		goto out;
-	if ((v = proto_get(msg, "min_ttl")) && (error = parse_seconds(&cfg->min_ttl, v, "min_ttl")))
+	if ((v = ca_proto_get(msg, "min_ttl")) && (error = parse_seconds(&cfg->min_ttl, v, "min_ttl")))
 		goto out;
 	v = pick("CARTO_AUTH_LOGIN_TIMEOUT", msg, "login_timeout", NULL);
 	if (v && (error = parse_seconds(&cfg->login_timeout, v, "login_timeout")))

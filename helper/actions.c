@@ -24,11 +24,11 @@ static int read_request(struct proto_msg *msg, const struct options *opts)
 {
 	size_t i;
 
-	proto_msg_init(msg);
-	if (proto_read(msg, stdin))
+	ca_proto_msg_init(msg);
+	if (ca_proto_read(msg, stdin))
 		return -1;
 	for (i = 0; i < opts->defaults.count; i++)
-		if (proto_set_default(msg, opts->defaults.attrs[i].key, opts->defaults.attrs[i].value))
+		if (ca_proto_set_default(msg, opts->defaults.attrs[i].key, opts->defaults.attrs[i].value))
 			return -1;
 	return 0;
 }
@@ -106,7 +106,7 @@ static int listed_host(const char *host)
 static int token_host_allowed(const struct proto_msg *msg, const struct ca_config *cfg,
 	const char **why)
 {
-	const char *value = proto_get(msg, "host");
+	const char *value = ca_proto_get(msg, "host");
 	char host[CA_URL_HOST_MAX];
 
 	*why = "the request names no host";
@@ -132,10 +132,10 @@ static int token_host_allowed(const struct proto_msg *msg, const struct ca_confi
 
 static int is_carto_request(const struct proto_msg *msg)
 {
-	const char *host = proto_get(msg, "host");
+	const char *host = ca_proto_get(msg, "host");
 	char bare[CA_URL_HOST_MAX];
 
-	if (proto_get(msg, "mode") || proto_get(msg, "credentials_file") || proto_get(msg, "client_id"))
+	if (ca_proto_get(msg, "mode") || ca_proto_get(msg, "credentials_file") || ca_proto_get(msg, "client_id"))
 		return 1;
 	if (!host)
 		return 0;
@@ -161,7 +161,7 @@ static int carto_route(struct ca_config *cfg, const struct proto_msg *msg, const
 		return 1;
 	}
 	ca_debug("%s: no CARTO token for host %s: %s; a plain credential lookup instead",
-		action, proto_get(msg, "host"), why);
+		action, ca_proto_get(msg, "host"), why);
 	ca_config_clear(cfg);
 	return 0;
 }
@@ -169,9 +169,9 @@ static int carto_route(struct ca_config *cfg, const struct proto_msg *msg, const
 static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_config *cfg,
 	const struct ca_token *tok, const char *dw_project, const char *dw_token)
 {
-	const char *host = proto_get(msg, "host");
+	const char *host = ca_proto_get(msg, "host");
 	char api_host[CA_URL_HOST_MAX + 8], expiry[24];
-	int authtype = proto_list_has(msg, "capability[]", "authtype");
+	int authtype = ca_proto_list_has(msg, "capability[]", "authtype");
 	int error = 0;
 
 	/* host= is the parsed host[:port], never user-info (util/url.h). */
@@ -181,25 +181,25 @@ static int write_token(FILE *f, const struct proto_msg *msg, const struct ca_con
 			"(http:// only to loopback) without user-info; log in again or pass api_base_url");
 	snprintf(expiry, sizeof(expiry), "%" PRId64, tok->expiration);
 	if (authtype)
-		error |= proto_write(f, "capability[]", "authtype");
-	error |= proto_write(f, "protocol", proto_get(msg, "protocol") ? proto_get(msg, "protocol") : "https");
-	error |= proto_write(f, "host", host ? host : api_host);
-	error |= proto_write(f, "username", cfg->mode == CA_MODE_M2M ? cfg->client_id :
+		error |= ca_proto_write(f, "capability[]", "authtype");
+	error |= ca_proto_write(f, "protocol", ca_proto_get(msg, "protocol") ? ca_proto_get(msg, "protocol") : "https");
+	error |= ca_proto_write(f, "host", host ? host : api_host);
+	error |= ca_proto_write(f, "username", cfg->mode == CA_MODE_M2M ? cfg->client_id :
 		(tok->account ? tok->account : "oauth"));
-	error |= proto_write(f, "password", tok->access_token);
-	error |= proto_write(f, "password_expiry_utc", expiry);
-	error |= proto_write(f, "access_token", tok->access_token);
-	error |= proto_write(f, "token_type", "Bearer");
-	error |= proto_write(f, "expiration", expiry);
-	error |= proto_write(f, "api_base_url", tok->api_base_url);
-	error |= proto_write(f, "mode", ca_mode_name(cfg->mode));
+	error |= ca_proto_write(f, "password", tok->access_token);
+	error |= ca_proto_write(f, "password_expiry_utc", expiry);
+	error |= ca_proto_write(f, "access_token", tok->access_token);
+	error |= ca_proto_write(f, "token_type", "Bearer");
+	error |= ca_proto_write(f, "expiration", expiry);
+	error |= ca_proto_write(f, "api_base_url", tok->api_base_url);
+	error |= ca_proto_write(f, "mode", ca_mode_name(cfg->mode));
 	if (authtype) {
-		error |= proto_write(f, "authtype", "Bearer");
-		error |= proto_write(f, "credential", tok->access_token);
+		error |= ca_proto_write(f, "authtype", "Bearer");
+		error |= ca_proto_write(f, "credential", tok->access_token);
 	}
 	if (dw_project) {
-		error |= proto_write(f, "carto_dw_project", dw_project);
-		error |= proto_write(f, "carto_dw_token", dw_token);
+		error |= ca_proto_write(f, "carto_dw_project", dw_project);
+		error |= ca_proto_write(f, "carto_dw_token", dw_token);
 	}
 	return error ? -1 : 0;
 }
@@ -263,7 +263,7 @@ static int carto_get(const struct proto_msg *msg, struct ca_config *cfg_in)
 	int status = EXIT_OK;
 
 	ca_token_init(&tok);
-	if (store_open(&store, &cfg) || broker_token(&tok, NULL, store, &cfg, 0)) {
+	if (ca_store_open(&store, &cfg) || ca_broker_token(&tok, NULL, store, &cfg, 0)) {
 		status = helper_fail("get");
 		goto out;
 	}
@@ -281,7 +281,7 @@ out:
 	ca_free(dw_project);
 	ca_free(dw_token);
 	ca_token_clear(&tok);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -301,13 +301,13 @@ static int64_t parse_time(const char *v)
 static void cred_view(struct cred *c, const struct proto_msg *msg)
 {
 	memset(c, 0, sizeof(*c));
-	c->protocol = (char *)proto_get(msg, "protocol");
-	c->host = (char *)proto_get(msg, "host");
-	c->path = (char *)proto_get(msg, "path");
-	c->username = (char *)proto_get(msg, "username");
-	c->password = (char *)proto_get(msg, "password");
-	c->oauth_refresh_token = (char *)proto_get(msg, "oauth_refresh_token");
-	c->password_expiry_utc = parse_time(proto_get(msg, "password_expiry_utc"));
+	c->protocol = (char *)ca_proto_get(msg, "protocol");
+	c->host = (char *)ca_proto_get(msg, "host");
+	c->path = (char *)ca_proto_get(msg, "path");
+	c->username = (char *)ca_proto_get(msg, "username");
+	c->password = (char *)ca_proto_get(msg, "password");
+	c->oauth_refresh_token = (char *)ca_proto_get(msg, "oauth_refresh_token");
+	c->password_expiry_utc = parse_time(ca_proto_get(msg, "password_expiry_utc"));
 }
 
 /* Opens the store for a plain credential request. */
@@ -315,10 +315,10 @@ static int open_plain_store(struct store **store, struct ca_config *cfg, const c
 {
 	struct proto_msg none;
 
-	proto_msg_init(&none);
+	ca_proto_msg_init(&none);
 	if (ca_config_from_msg(cfg, &none))
 		return helper_fail(action);
-	if (store_open(store, cfg)) {
+	if (ca_store_open(store, cfg)) {
 		ca_config_clear(cfg);
 		return helper_fail(action);
 	}
@@ -332,10 +332,10 @@ static int write_cred(FILE *f, const void *payload)
 	char expiry[24];
 
 	snprintf(expiry, sizeof(expiry), "%" PRId64, c->password_expiry_utc);
-	if (proto_write(f, "username", c->username ? c->username : "") ||
-	    proto_write(f, "password", c->password) ||
-	    (c->password_expiry_utc && proto_write(f, "password_expiry_utc", expiry)) ||
-	    proto_write(f, "oauth_refresh_token", c->oauth_refresh_token))
+	if (ca_proto_write(f, "username", c->username ? c->username : "") ||
+	    ca_proto_write(f, "password", c->password) ||
+	    (c->password_expiry_utc && ca_proto_write(f, "password_expiry_utc", expiry)) ||
+	    ca_proto_write(f, "oauth_refresh_token", c->oauth_refresh_token))
 		return -1;
 	return 0;
 }
@@ -359,8 +359,8 @@ static int plain_get(const struct proto_msg *msg)
 		status = EXIT_OK;
 	else if (error || print_whole(write_cred, &found))
 		status = helper_fail("get");
-	cred_clear(&found);
-	store_free(store);
+	ca_cred_clear(&found);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -389,15 +389,15 @@ int action_get(const struct options *opts)
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
 	status = dispatch(&msg, "get", carto_get, plain_get);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return status;
 }
 
 /* store for a CARTO identity: a token handed to us, with its expiry. */
 static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
-	const char *password = proto_get(msg, "password");
-	const char *exp = proto_get(msg, "expiration");
+	const char *password = ca_proto_get(msg, "password");
+	const char *exp = ca_proto_get(msg, "expiration");
 	struct store *store = NULL;
 	struct ca_config cfg = *cfg_in;
 	struct ca_token tok, stored;
@@ -407,7 +407,7 @@ static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 	ca_token_init(&stored);
 	if (!password || !*password)
 		goto out;
-	if (store_open(&store, &cfg)) {
+	if (ca_store_open(&store, &cfg)) {
 		status = helper_fail("store");
 		goto out;
 	}
@@ -418,14 +418,14 @@ static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 	}
 	if (!error && ca_streq_ct(stored.access_token, password))
 		goto out; /* git approving the token we handed out */
-	tok.expiration = parse_time(exp ? exp : proto_get(msg, "password_expiry_utc"));
+	tok.expiration = parse_time(exp ? exp : ca_proto_get(msg, "password_expiry_utc"));
 	if (tok.expiration <= ca_now()) {
 		ca_debug("store: no future expiration given, not storing the token");
 		goto out;
 	}
 	tok.access_token = ca_strdup(password);
 	tok.api_base_url = ca_strdup(cfg.api_base_url ? cfg.api_base_url :
-		proto_get(msg, "api_base_url"));
+		ca_proto_get(msg, "api_base_url"));
 	if (!tok.access_token || !tok.api_base_url) {
 		ca_error(CA_EINVAL, "bad input: store needs api_base_url with the token");
 		status = helper_fail("store");
@@ -436,7 +436,7 @@ static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 out:
 	ca_token_clear(&tok);
 	ca_token_clear(&stored);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -460,7 +460,7 @@ static int plain_store(const struct proto_msg *msg)
 		return status;
 	if (store->ops->cred_store(store, &c))
 		status = helper_fail("store");
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -473,24 +473,24 @@ int action_store(const struct options *opts)
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
 	/* What is stored must print back (proto_write): else bad input. */
-	if (proto_msg_check_printable(&msg))
+	if (ca_proto_msg_check_printable(&msg))
 		status = helper_fail("store");
-	else if (proto_get_bool(&msg, "ephemeral", 0) != 1)
+	else if (ca_proto_get_bool(&msg, "ephemeral", 0) != 1)
 		status = dispatch(&msg, "store", carto_store, plain_store);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return status;
 }
 
 static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
-	const char *password = proto_get(msg, "password");
+	const char *password = ca_proto_get(msg, "password");
 	struct store *store = NULL;
 	struct ca_config cfg = *cfg_in;
 	struct ca_token stored;
 	int status = EXIT_OK, error;
 
 	ca_token_init(&stored);
-	if (store_open(&store, &cfg)) {
+	if (ca_store_open(&store, &cfg)) {
 		status = helper_fail("erase");
 		goto out;
 	}
@@ -509,7 +509,7 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 		status = helper_fail("erase");
 out:
 	ca_token_clear(&stored);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -530,7 +530,7 @@ static int plain_erase(const struct proto_msg *msg)
 	error = store->ops->cred_erase(store, &query);
 	if (error && error != CA_ENOTFOUND)
 		status = helper_fail("erase");
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -543,6 +543,6 @@ int action_erase(const struct options *opts)
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
 	status = dispatch(&msg, "erase", carto_erase, plain_erase);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return status;
 }

@@ -40,7 +40,7 @@ static int obtain(struct ca_token *tok, struct ca_config *cfg, struct store **st
 
 	if ((status = config_from_options(cfg, opts, command)))
 		return status;
-	if (store_open(store, cfg) || broker_token(tok, NULL, *store, cfg, flags))
+	if (ca_store_open(store, cfg) || ca_broker_token(tok, NULL, *store, cfg, flags))
 		return helper_fail(command);
 	return 0;
 }
@@ -62,7 +62,7 @@ int command_login(const struct options *opts)
 			store->ops->name, when);
 	}
 	ca_token_clear(&tok);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -158,7 +158,7 @@ int command_token(const struct options *opts)
 	}
 out:
 	ca_token_clear(&tok);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -204,14 +204,14 @@ int command_dw(const struct options *opts)
 		shell_quote(stdout, token);
 		fputc('\n', stdout);
 	} else {
-		proto_write(stdout, "carto_dw_project", project);
-		proto_write(stdout, "carto_dw_token", token);
+		ca_proto_write(stdout, "carto_dw_project", project);
+		ca_proto_write(stdout, "carto_dw_token", token);
 	}
 out:
 	ca_free(project);
 	ca_free(token);
 	ca_token_clear(&tok);
-	store_free(store);
+	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -223,11 +223,11 @@ static int open_stores(struct store *stores[2], struct ca_config *cfg)
 	int error;
 
 	stores[0] = stores[1] = NULL;
-	if (cfg->store != CA_STORE_KEYRING && file_store_open(&stores[0], cfg))
+	if (cfg->store != CA_STORE_KEYRING && ca_file_store_open(&stores[0], cfg))
 		return -1;
-	if (cfg->store == CA_STORE_FILE || cfg->cache_file || !store_session_bus_present())
-		return cfg->store == CA_STORE_KEYRING ? store_open(&stores[1], cfg) : 0;
-	error = store_keyring_open(&stores[1], cfg);
+	if (cfg->store == CA_STORE_FILE || cfg->cache_file || !ca_store_session_bus_present())
+		return cfg->store == CA_STORE_KEYRING ? ca_store_open(&stores[1], cfg) : 0;
+	error = ca_store_keyring_open(&stores[1], cfg);
 	if (error && cfg->store == CA_STORE_KEYRING)
 		return -1;
 	if (error)
@@ -297,8 +297,8 @@ int command_status(const struct options *opts)
 	if (!st.count)
 		printf("No CARTO token is stored. Log in with: carto-auth login\n");
 out:
-	store_free(stores[0]);
-	store_free(stores[1]);
+	ca_store_free(stores[0]);
+	ca_store_free(stores[1]);
 	ca_config_clear(&cfg);
 	return status;
 }
@@ -356,8 +356,8 @@ int command_logout(const struct options *opts)
 	else
 		fprintf(stderr, "No stored CARTO token matched; nothing removed.\n");
 out:
-	store_free(stores[0]);
-	store_free(stores[1]);
+	ca_store_free(stores[0]);
+	ca_store_free(stores[1]);
 	ca_config_clear(&cfg);
 	return status;
 }

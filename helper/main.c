@@ -170,10 +170,10 @@ static int parse_options(struct options *opts, const char **command, int argc, c
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
 			if (c == keys[i].opt)
-				proto_set(&opts->defaults, keys[i].key, optarg);
+				ca_proto_set(&opts->defaults, keys[i].key, optarg);
 		switch (c) {
 		case OPT_NO_BROWSER:
-			proto_set(&opts->defaults, "open_browser", "false");
+			ca_proto_set(&opts->defaults, "open_browser", "false");
 			break;
 		case OPT_FORMAT:
 			opts->format = optarg;
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 
 	harden_process(); /* before anything reads a secret */
 	memset(&opts, 0, sizeof(opts));
-	proto_msg_init(&opts.defaults);
+	ca_proto_msg_init(&opts.defaults);
 	ca_warn_set_sink(warn_sink);
 	ca_notice_set_sink(notice_sink);
 	if (debug && *debug && strcmp(debug, "0"))
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 	/* git's rule: an unknown action is ignored, silently. */
 	status = EXIT_OK;
 out:
-	proto_msg_clear(&opts.defaults);
+	ca_proto_msg_clear(&opts.defaults);
 	fflush(stdout);
 	if (ferror(stdout) && status == EXIT_OK) {
 		fprintf(stderr, "carto-auth: cannot write the answer to standard output\n");

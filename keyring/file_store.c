@@ -220,11 +220,11 @@ static int record_matches(const struct token_record *rec, const struct ca_config
 		return str_eq(rec->client_id, id->client_id) &&
 			str_eq(rec->tok.api_base_url, id->api_base_url) &&
 			(!check_secret ||
-			 store_fp_matches(rec->secret_salt, rec->secret_hmac, id->client_secret));
+			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id->client_secret));
 	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->oauth_client_id);
 }
 
-int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
+int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 	const struct ca_config *id)
 {
 	struct token_record rec;
@@ -241,14 +241,14 @@ int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 	return 0;
 }
 
-char *file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
+char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
 {
 	struct store_fp fp = { "", "" };
 	cJSON *root;
 	char *json = NULL;
 
 	ca_mem_init_json();
-	if (id->mode == CA_MODE_M2M && id->client_secret && store_fp_new(&fp, id->client_secret))
+	if (id->mode == CA_MODE_M2M && id->client_secret && ca_store_fp_new(&fp, id->client_secret))
 		return NULL;
 	root = cJSON_CreateObject();
 	if (!root)
@@ -282,7 +282,7 @@ static char *reference_path(const struct file_store *fs, enum ca_mode mode)
 {
 	if (fs->cache_file)
 		return ca_strdup(fs->cache_file);
-	return fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
+	return ca_fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
 }
 
 static char *identity_path(const struct file_store *fs, const struct ca_config *id)
@@ -293,7 +293,7 @@ static char *identity_path(const struct file_store *fs, const struct ca_config *
 		return NULL;
 	ca_config_identity_tag(id, tag);
 	snprintf(name, sizeof(name), "tokens/%s.json", tag);
-	return fs_join(fs->home, name);
+	return ca_fs_join(fs->home, name);
 }
 
 /*
@@ -329,7 +329,7 @@ static int read_record(struct file_store *fs, struct token_record *rec, const ch
 	size_t len;
 	int error, repaired = 0;
 
-	error = fs_read_private(&json, &len, &repaired, path, TOKEN_FILE_MAX);
+	error = ca_fs_read_private(&json, &len, &repaired, path, TOKEN_FILE_MAX);
 	if (error == CA_ENOTFOUND)
 		return error;
 	if (error) {
@@ -358,11 +358,11 @@ static int check_dirs(const struct file_store *fs)
 
 	if (fs->cache_file)
 		return 0;
-	error = fs_check_private_dir(fs->home);
+	error = ca_fs_check_private_dir(fs->home);
 	if (error)
 		return error;
-	tokens = fs_join(fs->home, "tokens");
-	error = tokens ? fs_check_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
+	tokens = ca_fs_join(fs->home, "tokens");
+	error = tokens ? ca_fs_check_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
 	ca_free(tokens);
 	return error == CA_ENOTFOUND ? 0 : error;
 }
@@ -420,10 +420,10 @@ static int ensure_dirs(const struct file_store *fs)
 
 	if (fs->cache_file)
 		return 0;
-	if ((error = fs_private_dir(fs->home)))
+	if ((error = ca_fs_private_dir(fs->home)))
 		return error;
-	tokens = fs_join(fs->home, "tokens");
-	error = tokens ? fs_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
+	tokens = ca_fs_join(fs->home, "tokens");
+	error = tokens ? ca_fs_private_dir(tokens) : ca_error(CA_ERR, "out of memory");
 	ca_free(tokens);
 	return error;
 }
@@ -437,7 +437,7 @@ static int file_token_save(struct store *s, const struct ca_config *id, const st
 	if ((error = ensure_dirs(fs)))
 		return error;
 	ca_error_clear();
-	json = file_store_token_json(id, tok);
+	json = ca_file_store_token_json(id, tok);
 	if (!json) {
 		/* The random source may have failed (its message is kept). */
 		error = ca_error_code() ? ca_error_code() : ca_error(CA_ERR, "out of memory");
@@ -449,10 +449,10 @@ static int file_token_save(struct store *s, const struct ca_config *id, const st
 		error = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	if (ipath && (error = fs_write_atomic(ipath, json, strlen(json))))
+	if (ipath && (error = ca_fs_write_atomic(ipath, json, strlen(json))))
 		goto out;
 	/* The reference's file holds the most recent token of the mode. */
-	error = fs_write_atomic(rpath, json, strlen(json));
+	error = ca_fs_write_atomic(rpath, json, strlen(json));
 	ca_debug("file store: token saved to %s", ipath ? ipath : rpath);
 out:
 	ca_free(json);
@@ -470,12 +470,12 @@ static int file_token_erase(struct store *s, const struct ca_config *id)
 
 	if (ipath) {
 		found = exists(ipath);
-		error = fs_remove(ipath);
+		error = ca_fs_remove(ipath);
 	}
 	if (!error && rpath && read_record(fs, &rec, rpath) == 0) {
 		if (record_matches(&rec, id, 0)) {
 			found = 1;
-			error = fs_remove(rpath);
+			error = ca_fs_remove(rpath);
 		}
 		record_clear(&rec);
 	}
@@ -551,14 +551,14 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 		if (fs->cache_file)
 			return 0;
 	}
-	dir = fs_join(fs->home, "tokens");
+	dir = ca_fs_join(fs->home, "tokens");
 	d = dir ? opendir(dir) : NULL;
 	while (d && !stop && (entry = readdir(d))) {
 		size_t n = strlen(entry->d_name);
 
 		if (n < 6 || strcmp(entry->d_name + n - 5, ".json"))
 			continue;
-		path = fs_join(dir, entry->d_name);
+		path = ca_fs_join(dir, entry->d_name);
 		if (path)
 			stop = list_one(fs, path, cb, payload);
 		ca_free(path);
@@ -583,7 +583,7 @@ static int file_token_erase_info(struct store *s, const struct store_token_info 
 	error = file_token_erase(s, &id);
 	/* A file listed but not matched by identity (foreign copy) goes too. */
 	if (info->location && strcmp(info->location, "keyring"))
-		fs_remove(info->location);
+		ca_fs_remove(info->location);
 	return error == CA_ENOTFOUND ? 0 : error;
 }
 
@@ -598,7 +598,7 @@ static char **cred_field(struct cred *c, size_t i)
 	return fields[i];
 }
 
-void cred_clear(struct cred *c)
+void ca_cred_clear(struct cred *c)
 {
 	if (!c)
 		return;
@@ -611,7 +611,7 @@ void cred_clear(struct cred *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int cred_matches(const struct cred *want, const struct cred *have)
+int ca_cred_matches(const struct cred *want, const struct cred *have)
 {
 	size_t i;
 
@@ -648,7 +648,7 @@ static int cred_from_json(struct cred *c, const cJSON *item)
 		(void)ca_time_from_double(&c->password_expiry_utc, expiry->valuedouble);
 	return 0;
 oom:
-	cred_clear(c);
+	ca_cred_clear(c);
 	return ca_error(CA_ERR, "out of memory");
 }
 
@@ -687,7 +687,7 @@ fail:
  */
 static int creds_load(cJSON **out, const struct file_store *fs)
 {
-	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	char *path = ca_fs_join(fs->home, "credentials.json"), *text = NULL;
 	char why[512];
 	cJSON *root = NULL, *list;
 	size_t len;
@@ -696,9 +696,9 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 	ca_mem_init_json();
 	if (!path)
 		return ca_error(CA_ERR, "out of memory");
-	error = fs_check_private_dir(fs->home);
+	error = ca_fs_check_private_dir(fs->home);
 	if (!error)
-		error = fs_read_private(&text, &len, &repaired, path, CREDS_FILE_MAX);
+		error = ca_fs_read_private(&text, &len, &repaired, path, CREDS_FILE_MAX);
 	if (error == CA_ENOTFOUND) {
 		error = 0;
 		list = cJSON_CreateArray();
@@ -732,7 +732,7 @@ out:
 
 static int creds_save(const struct file_store *fs, cJSON *list)
 {
-	char *path = fs_join(fs->home, "credentials.json"), *text = NULL;
+	char *path = ca_fs_join(fs->home, "credentials.json"), *text = NULL;
 	cJSON *root = cJSON_CreateObject();
 	int error;
 
@@ -742,7 +742,7 @@ static int creds_save(const struct file_store *fs, cJSON *list)
 	}
 	cJSON_AddItemReferenceToObject(root, "credentials", list);
 	text = cJSON_Print(root);
-	error = text ? fs_write_atomic(path, text, strlen(text)) : ca_error(CA_ERR, "out of memory");
+	error = text ? ca_fs_write_atomic(path, text, strlen(text)) : ca_error(CA_ERR, "out of memory");
 out:
 	cJSON_Delete(root);
 	ca_free(text);
@@ -752,7 +752,7 @@ out:
 
 static int creds_lock(int *fd, const struct file_store *fs)
 {
-	return fs_lock_named(fd, fs->home, "credentials.lock", LOCK_TIMEOUT_MS);
+	return ca_fs_lock_named(fd, fs->home, "credentials.lock", LOCK_TIMEOUT_MS);
 }
 
 static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)
@@ -769,13 +769,13 @@ static int file_cred_get(struct store *s, struct cred *out, const struct cred *q
 	cJSON_ArrayForEach(item, list) {
 		if (cred_from_json(&c, item))
 			continue;
-		if (c.password && cred_matches(query, &c) &&
+		if (c.password && ca_cred_matches(query, &c) &&
 		    !(c.password_expiry_utc && c.password_expiry_utc <= now)) {
 			*out = c;
 			error = 0;
 			break;
 		}
-		cred_clear(&c);
+		ca_cred_clear(&c);
 	}
 	cJSON_Delete(list);
 	return error;
@@ -795,7 +795,7 @@ static int creds_remove(cJSON *list, const struct cred *want, int exact)
 		next = item->next;
 		if (cred_from_json(&c, item))
 			continue;
-		match = cred_matches(want, &c);
+		match = ca_cred_matches(want, &c);
 		for (i = 0; exact && match && i < 4; i++)
 			match = str_eq(*cred_field((struct cred *)want, i), *cred_field(&c, i)) &&
 				(!*cred_field((struct cred *)want, i) == !*cred_field(&c, i));
@@ -805,7 +805,7 @@ static int creds_remove(cJSON *list, const struct cred *want, int exact)
 			cJSON_Delete(cJSON_DetachItemViaPointer(list, item));
 			removed = 1;
 		}
-		cred_clear(&c);
+		ca_cred_clear(&c);
 	}
 	return removed;
 }
@@ -830,7 +830,7 @@ static int file_cred_store(struct store *s, const struct cred *c)
 	error = creds_save(fs, list);
 out:
 	cJSON_Delete(list);
-	fs_unlock(fd);
+	ca_fs_unlock(fd);
 	return error;
 }
 
@@ -846,7 +846,7 @@ static int file_cred_erase(struct store *s, const struct cred *query)
 		error = creds_save(fs, list);
 out:
 	cJSON_Delete(list);
-	fs_unlock(fd);
+	ca_fs_unlock(fd);
 	return error;
 }
 
@@ -877,7 +877,7 @@ static const struct store_ops file_store_ops = {
 	.free = file_store_free,
 };
 
-int file_store_open(struct store **out, const struct ca_config *cfg)
+int ca_file_store_open(struct store **out, const struct ca_config *cfg)
 {
 	struct file_store *fs = ca_calloc(1, sizeof(*fs));
 

@@ -58,12 +58,12 @@ static void fingerprint(char hmac_hex[STORE_FP_HMAC_HEX + 1], const unsigned cha
 {
 	unsigned char mac[SHA256_DIGEST_LEN];
 
-	sha256_hmac(mac, salt, SALT_LEN, secret, strlen(secret));
+	ca_sha256_hmac(mac, salt, SALT_LEN, secret, strlen(secret));
 	to_hex(hmac_hex, mac, sizeof(mac));
 	ca_wipe(mac, sizeof(mac));
 }
 
-int store_fp_new(struct store_fp *out, const char *secret)
+int ca_store_fp_new(struct store_fp *out, const char *secret)
 {
 	unsigned char salt[SALT_LEN];
 	int error;
@@ -77,7 +77,7 @@ int store_fp_new(struct store_fp *out, const char *secret)
 	return 0;
 }
 
-int store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret)
+int ca_store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret)
 {
 	unsigned char salt[SALT_LEN];
 	char want[STORE_FP_HMAC_HEX + 1];

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int store_session_bus_present(void)
+int ca_store_session_bus_present(void)
 {
 	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
 	const char *runtime = getenv("XDG_RUNTIME_DIR");
@@ -27,7 +27,7 @@ int store_session_bus_present(void)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid();
 }
 
-int store_keyring_open(struct store **out, const struct ca_config *cfg)
+int ca_store_keyring_open(struct store **out, const struct ca_config *cfg)
 {
 	const struct ca_keyring_module *module = ca_keyring_module_get();
 
@@ -36,37 +36,37 @@ int store_keyring_open(struct store **out, const struct ca_config *cfg)
 	return module->open(out, cfg);
 }
 
-int store_open(struct store **out, const struct ca_config *cfg)
+int ca_store_open(struct store **out, const struct ca_config *cfg)
 {
 	int error;
 
 	if (cfg->cache_file || cfg->store == CA_STORE_FILE) {
 		ca_debug("store: using the file store (%s)", cfg->cache_file ?
 			"cache_file given" : "CARTO_AUTH_STORE=file");
-		return file_store_open(out, cfg);
+		return ca_file_store_open(out, cfg);
 	}
 	if (cfg->store == CA_STORE_KEYRING) {
-		if (!store_session_bus_present())
+		if (!ca_store_session_bus_present())
 			return ca_error(CA_EKEYRING,
 				"CARTO_AUTH_STORE=keyring, but there is no session bus for a Secret Service; use CARTO_AUTH_STORE=file");
-		return store_keyring_open(out, cfg);
+		return ca_store_keyring_open(out, cfg);
 	}
-	if (!store_session_bus_present()) {
+	if (!ca_store_session_bus_present()) {
 		ca_debug("store: no session bus, using the file store");
-		return file_store_open(out, cfg);
+		return ca_file_store_open(out, cfg);
 	}
-	error = store_keyring_open(out, cfg);
+	error = ca_store_keyring_open(out, cfg);
 	if (error == CA_EKEYRING) {
 		ca_debug("store: keyring not usable (%s), using the file store", ca_error_message());
 		ca_error_clear();
-		return file_store_open(out, cfg);
+		return ca_file_store_open(out, cfg);
 	}
 	if (!error)
 		ca_debug("store: using the keyring");
 	return error;
 }
 
-void store_free(struct store *s)
+void ca_store_free(struct store *s)
 {
 	if (s)
 		s->ops->free(s);

@@ -44,9 +44,9 @@ struct cred {
 	int64_t password_expiry_utc; /* 0: none */
 };
 
-void cred_clear(struct cred *c);
+void ca_cred_clear(struct cred *c);
 /* git's rule: every field set in want equals the one in have. */
-int cred_matches(const struct cred *want, const struct cred *have);
+int ca_cred_matches(const struct cred *want, const struct cred *have);
 
 struct store;
 
@@ -73,14 +73,14 @@ struct store {
 };
 
 /* The file store rooted at cfg->home (or the single file cfg->cache_file). */
-int file_store_open(struct store **out, const struct ca_config *cfg);
+int ca_file_store_open(struct store **out, const struct ca_config *cfg);
 
 /*
  * Serialises and parses a token file in the reference's format plus the
  * identity fields (exported for the fuzzers and tests).
  */
-char *file_store_token_json(const struct ca_config *id, const struct ca_token *tok);
-int file_store_token_parse(struct ca_token *out, const char *json, size_t len,
+char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token *tok);
+int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len,
 	const struct ca_config *id);
 
 /*
@@ -96,30 +96,30 @@ struct store_fp {
 };
 
 /* A fingerprint of secret under a fresh random salt. */
-int store_fp_new(struct store_fp *out, const char *secret);
+int ca_store_fp_new(struct store_fp *out, const char *secret);
 
 /*
  * Whether salt_hex and hmac_hex (as stored; NULL when absent) are the
  * fingerprint of secret. Compared in constant time; anything malformed
  * or absent is no match.
  */
-int store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret);
+int ca_store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret);
 
 /*
  * Opens the store cfg asks for: the file store, the keyring, or (auto) the
  * keyring when a Secret Service answers and the file store otherwise.
  * An explicit keyring that cannot be reached is an error.
  */
-int store_open(struct store **out, const struct ca_config *cfg);
-void store_free(struct store *s);
+int ca_store_open(struct store **out, const struct ca_config *cfg);
+void ca_store_free(struct store *s);
 
 /*
  * The Secret Service store alone, loading the keyring half when needed;
  * CA_EKEYRING when it cannot be reached.
  */
-int store_keyring_open(struct store **out, const struct ca_config *cfg);
+int ca_store_keyring_open(struct store **out, const struct ca_config *cfg);
 
 /* Whether a session bus could be there at all (no connection attempted). */
-int store_session_bus_present(void);
+int ca_store_session_bus_present(void);
 
 #endif

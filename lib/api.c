@@ -33,15 +33,15 @@ static int create(struct carto_auth **out, struct proto_msg *msg,
 	ca_error_clear();
 	if (opts) {
 		snprintf(ttl, sizeof(ttl), "%d", opts->min_ttl > 0 ? opts->min_ttl : CA_DEFAULT_MIN_TTL);
-		if (proto_set(msg, "cache_file", opts->cache_file) ||
-		    proto_set(msg, "use_cache", opts->no_cache ? "false" : "true") ||
-		    proto_set(msg, "api_base_url", opts->api_base_url) ||
-		    proto_set(msg, "org", opts->org) ||
-		    proto_set(msg, "min_ttl", ttl) ||
-		    (opts->no_browser && proto_set(msg, "open_browser", "false")))
+		if (ca_proto_set(msg, "cache_file", opts->cache_file) ||
+		    ca_proto_set(msg, "use_cache", opts->no_cache ? "false" : "true") ||
+		    ca_proto_set(msg, "api_base_url", opts->api_base_url) ||
+		    ca_proto_set(msg, "org", opts->org) ||
+		    ca_proto_set(msg, "min_ttl", ttl) ||
+		    (opts->no_browser && ca_proto_set(msg, "open_browser", "false")))
 			return ca_error(CA_ERR, "out of memory");
 	}
-	if (proto_set(msg, "interactive", opts && opts->interactive ? "true" : "false"))
+	if (ca_proto_set(msg, "interactive", opts && opts->interactive ? "true" : "false"))
 		return ca_error(CA_ERR, "out of memory");
 	if (opts && opts->interactive)
 		ca_notice_set_sink(notice_to_stderr);
@@ -66,11 +66,11 @@ int carto_auth_from_m2m(struct carto_auth **out, const char *credentials_file,
 
 	if (!out || !credentials_file)
 		return ca_error(CA_EINVAL, "carto_auth_from_m2m: out and credentials_file are required");
-	proto_msg_init(&msg);
-	error = proto_set(&msg, "mode", "m2m") ||
-		proto_set(&msg, "credentials_file", credentials_file)
+	ca_proto_msg_init(&msg);
+	error = ca_proto_set(&msg, "mode", "m2m") ||
+		ca_proto_set(&msg, "credentials_file", credentials_file)
 		? ca_error(CA_ERR, "out of memory") : create(out, &msg, opts);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return error;
 }
 
@@ -81,10 +81,10 @@ int carto_auth_from_oauth(struct carto_auth **out, const struct carto_auth_optio
 
 	if (!out)
 		return ca_error(CA_EINVAL, "carto_auth_from_oauth: out is required");
-	proto_msg_init(&msg);
-	error = proto_set(&msg, "mode", "oauth") ? ca_error(CA_ERR, "out of memory") :
+	ca_proto_msg_init(&msg);
+	error = ca_proto_set(&msg, "mode", "oauth") ? ca_error(CA_ERR, "out of memory") :
 		create(out, &msg, opts);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return error;
 }
 
@@ -101,8 +101,8 @@ int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
 	ca_token_init(&tok);
 	/* The token held from the last call is good enough when still valid. */
 	if (!ca_token_valid(&auth->tok, ca_now(), auth->cfg.min_ttl)) {
-		if ((error = store_open(&store, &auth->cfg)) ||
-		    (error = broker_token(&tok, NULL, store, &auth->cfg, 0)))
+		if ((error = ca_store_open(&store, &auth->cfg)) ||
+		    (error = ca_broker_token(&tok, NULL, store, &auth->cfg, 0)))
 			goto out;
 		ca_token_move(&auth->tok, &tok);
 		if (!auth->cfg.api_base_url && auth->tok.api_base_url)
@@ -113,7 +113,7 @@ int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
 		*out_expiration = auth->tok.expiration;
 	error = 0;
 out:
-	store_free(store);
+	ca_store_free(store);
 	ca_token_clear(&tok);
 	return error;
 }

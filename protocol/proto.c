@@ -18,7 +18,7 @@ struct proto_key {
 	size_t last;
 };
 
-void proto_msg_init(struct proto_msg *msg)
+void ca_proto_msg_init(struct proto_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
 }
@@ -49,7 +49,7 @@ static void keys_destroy(struct proto_msg *msg)
 	msg->keys = NULL;
 }
 
-void proto_msg_clear(struct proto_msg *msg)
+void ca_proto_msg_clear(struct proto_msg *msg)
 {
 	size_t i;
 
@@ -60,7 +60,7 @@ void proto_msg_clear(struct proto_msg *msg)
 	ca_free(msg->attrs);
 	ca_free(msg->prev);
 	keys_destroy(msg);
-	proto_msg_init(msg);
+	ca_proto_msg_init(msg);
 }
 
 static struct proto_key *key_find(const struct proto_msg *msg, const char *key)
@@ -167,7 +167,7 @@ static int append(struct proto_msg *msg, const char *key, const char *value, siz
 	return 0;
 }
 
-int proto_set(struct proto_msg *msg, const char *key, const char *value)
+int ca_proto_set(struct proto_msg *msg, const char *key, const char *value)
 {
 	int error = 0;
 
@@ -177,11 +177,11 @@ int proto_set(struct proto_msg *msg, const char *key, const char *value)
 	return compact(msg) ? CA_ERR : error;
 }
 
-int proto_set_default(struct proto_msg *msg, const char *key, const char *value)
+int ca_proto_set_default(struct proto_msg *msg, const char *key, const char *value)
 {
-	if (!value || proto_get(msg, key))
+	if (!value || ca_proto_get(msg, key))
 		return 0;
-	return proto_set(msg, key, value);
+	return ca_proto_set(msg, key, value);
 }
 
 /* Sets key to value[0..len), or removes it when !present. */
@@ -274,14 +274,14 @@ static int apply_line(struct proto_msg *msg, const char *line, size_t len)
 	return error;
 }
 
-int proto_apply_line(struct proto_msg *msg, const char *line, size_t len)
+int ca_proto_apply_line(struct proto_msg *msg, const char *line, size_t len)
 {
 	int error = apply_line(msg, line, len);
 
 	return compact(msg) ? CA_ERR : error;
 }
 
-int proto_parse(struct proto_msg *msg, const char *buf, size_t len)
+int ca_proto_parse(struct proto_msg *msg, const char *buf, size_t len)
 {
 	const char *end = buf + len, *nl;
 	size_t llen;
@@ -303,11 +303,11 @@ int proto_parse(struct proto_msg *msg, const char *buf, size_t len)
 	error = compact(msg);
 out:
 	if (error)
-		proto_msg_clear(msg);
+		ca_proto_msg_clear(msg);
 	return error;
 }
 
-int proto_read(struct proto_msg *msg, FILE *in)
+int ca_proto_read(struct proto_msg *msg, FILE *in)
 {
 	char *line = ca_malloc(PROTO_MAX_LINE + 2);
 	size_t len;
@@ -337,19 +337,19 @@ int proto_read(struct proto_msg *msg, FILE *in)
 	error = compact(msg);
 out:
 	if (error)
-		proto_msg_clear(msg);
+		ca_proto_msg_clear(msg);
 	ca_free(line); /* wiped: it held secrets */
 	return error;
 }
 
-const char *proto_get(const struct proto_msg *msg, const char *key)
+const char *ca_proto_get(const struct proto_msg *msg, const char *key)
 {
 	const struct proto_key *k = key_find(msg, key);
 
 	return k && k->last != NONE ? msg->attrs[k->last].value : NULL;
 }
 
-int proto_list_has(const struct proto_msg *msg, const char *key, const char *value)
+int ca_proto_list_has(const struct proto_msg *msg, const char *key, const char *value)
 {
 	const struct proto_key *k = key_find(msg, key);
 	size_t i;
@@ -360,9 +360,9 @@ int proto_list_has(const struct proto_msg *msg, const char *key, const char *val
 	return 0;
 }
 
-int proto_get_bool(const struct proto_msg *msg, const char *key, int fallback)
+int ca_proto_get_bool(const struct proto_msg *msg, const char *key, int fallback)
 {
-	const char *v = proto_get(msg, key);
+	const char *v = ca_proto_get(msg, key);
 
 	if (!v)
 		return fallback;
@@ -373,7 +373,7 @@ int proto_get_bool(const struct proto_msg *msg, const char *key, int fallback)
 	return -1;
 }
 
-int proto_write(FILE *out, const char *key, const char *value)
+int ca_proto_write(FILE *out, const char *key, const char *value)
 {
 	if (!value)
 		return 0;
@@ -389,7 +389,7 @@ int proto_write(FILE *out, const char *key, const char *value)
 	return 0;
 }
 
-int proto_msg_check_printable(const struct proto_msg *msg)
+int ca_proto_msg_check_printable(const struct proto_msg *msg)
 {
 	const struct proto_attr *attr;
 	size_t i;

@@ -35,37 +35,37 @@ struct proto_msg {
 	size_t dead;  /* attributes removed (key NULL) since the last compaction */
 };
 
-void proto_msg_init(struct proto_msg *msg);
+void ca_proto_msg_init(struct proto_msg *msg);
 /* Wipes and frees every attribute; accepts a cleared message. */
-void proto_msg_clear(struct proto_msg *msg);
+void ca_proto_msg_clear(struct proto_msg *msg);
 
 /*
  * Reads lines until a blank line or end of input. A line longer than
  * PROTO_MAX_LINE bytes, a NUL byte, or a line without '=' is bad input
  * (CA_EINVAL, nothing kept). CRLF line ends are accepted.
  */
-int proto_read(struct proto_msg *msg, FILE *in);
+int ca_proto_read(struct proto_msg *msg, FILE *in);
 
 /* The same on a buffer (for tests and fuzzing). */
-int proto_parse(struct proto_msg *msg, const char *buf, size_t len);
+int ca_proto_parse(struct proto_msg *msg, const char *buf, size_t len);
 
 /* Applies one "key=value" line (without its line end). */
-int proto_apply_line(struct proto_msg *msg, const char *line, size_t len);
+int ca_proto_apply_line(struct proto_msg *msg, const char *line, size_t len);
 
 /* The value of a scalar key, or NULL. */
-const char *proto_get(const struct proto_msg *msg, const char *key);
+const char *ca_proto_get(const struct proto_msg *msg, const char *key);
 
 /* Sets (replaces) a scalar key; value NULL removes it. */
-int proto_set(struct proto_msg *msg, const char *key, const char *value);
+int ca_proto_set(struct proto_msg *msg, const char *key, const char *value);
 
 /* Sets key only when the message does not carry it. */
-int proto_set_default(struct proto_msg *msg, const char *key, const char *value);
+int ca_proto_set_default(struct proto_msg *msg, const char *key, const char *value);
 
 /* Whether the list key ("capability[]") holds value. */
-int proto_list_has(const struct proto_msg *msg, const char *key, const char *value);
+int ca_proto_list_has(const struct proto_msg *msg, const char *key, const char *value);
 
 /* A boolean key: 1 for true/yes/on/1, 0 for false/no/off/0, fallback if absent. */
-int proto_get_bool(const struct proto_msg *msg, const char *key, int fallback);
+int ca_proto_get_bool(const struct proto_msg *msg, const char *key, int fallback);
 
 /*
  * Writes "key=value\n", the one place every protocol answer goes through.
@@ -76,7 +76,7 @@ int proto_get_bool(const struct proto_msg *msg, const char *key, int fallback);
  * nothing. Callers print an answer whole or not at all: they write into a
  * buffer and print it only when every line was accepted.
  */
-int proto_write(FILE *out, const char *key, const char *value);
+int ca_proto_write(FILE *out, const char *key, const char *value);
 
 /*
  * Whether every scalar attribute of msg could be written back by
@@ -84,6 +84,6 @@ int proto_write(FILE *out, const char *key, const char *value);
  * could not ("bad input: ..."). List keys ("capability[]") are not
  * checked: they are never stored nor printed back.
  */
-int proto_msg_check_printable(const struct proto_msg *msg);
+int ca_proto_msg_check_printable(const struct proto_msg *msg);
 
 #endif

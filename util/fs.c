@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-char *fs_join(const char *dir, const char *name)
+char *ca_fs_join(const char *dir, const char *name)
 {
 	size_t ld = strlen(dir), ln = strlen(name);
 	char *path = ca_malloc(ld + ln + 2);
@@ -52,7 +52,7 @@ static int check_dir(const char *path)
 	return 0;
 }
 
-int fs_check_private_dir(const char *path)
+int ca_fs_check_private_dir(const char *path)
 {
 	struct stat st;
 
@@ -61,7 +61,7 @@ int fs_check_private_dir(const char *path)
 	return check_dir(path);
 }
 
-int fs_private_dir(const char *path)
+int ca_fs_private_dir(const char *path)
 {
 	char *copy, *slash;
 	int error = 0;
@@ -157,12 +157,12 @@ out:
 	return error;
 }
 
-int fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
+int ca_fs_read_file(char **out, size_t *out_len, const char *path, size_t max)
 {
 	return read_file(out, out_len, NULL, path, max, 0);
 }
 
-int fs_read_private(char **out, size_t *out_len, int *out_repaired, const char *path,
+int ca_fs_read_private(char **out, size_t *out_len, int *out_repaired, const char *path,
 	size_t max)
 {
 	int repaired = 0, error;
@@ -277,7 +277,7 @@ static void remove_stray_temps(int dfd, const char *dir, const char *base)
 	closedir(d);
 }
 
-int fs_write_atomic(const char *path, const char *data, size_t len)
+int ca_fs_write_atomic(const char *path, const char *data, size_t len)
 {
 	size_t lp = strlen(path);
 	const char *slash = strrchr(path, '/');
@@ -332,7 +332,7 @@ out:
 	return error;
 }
 
-int fs_remove(const char *path)
+int ca_fs_remove(const char *path)
 {
 	if (unlink(path) == 0) {
 		sync_parent(path);
@@ -360,7 +360,7 @@ static void drain(int in)
  * drops the lock, hence the short naps after one; without inotify (limits,
  * network filesystems) the naps alone do it, doubling up to 64 ms.
  */
-int fs_lock(int *out_fd, const char *path, int timeout_ms)
+int ca_fs_lock(int *out_fd, const char *path, int timeout_ms)
 {
 	int64_t deadline = ca_clock_ms() + timeout_ms, left;
 	int fd, in = -1, nap_ms = 1, error = 0;
@@ -420,28 +420,28 @@ out:
 	return error;
 }
 
-void fs_unlock(int fd)
+void ca_fs_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* closing releases the flock */
 }
 
-int fs_lock_named(int *out_fd, const char *home, const char *name, int timeout_ms)
+int ca_fs_lock_named(int *out_fd, const char *home, const char *name, int timeout_ms)
 {
 	char *locks = NULL, *path = NULL;
 	int error;
 
-	if ((error = fs_private_dir(home)))
+	if ((error = ca_fs_private_dir(home)))
 		return error;
-	locks = fs_join(home, "locks");
+	locks = ca_fs_join(home, "locks");
 	if (!locks) {
 		error = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	if ((error = fs_private_dir(locks)))
+	if ((error = ca_fs_private_dir(locks)))
 		goto out;
-	path = fs_join(locks, name);
-	error = path ? fs_lock(out_fd, path, timeout_ms) : ca_error(CA_ERR, "out of memory");
+	path = ca_fs_join(locks, name);
+	error = path ? ca_fs_lock(out_fd, path, timeout_ms) : ca_error(CA_ERR, "out of memory");
 out:
 	ca_free(locks);
 	ca_free(path);

@@ -65,7 +65,7 @@ static void compress(uint32_t state[8], const unsigned char block[SHA256_BLOCK_L
 	ca_wipe(w, sizeof(w));
 }
 
-void sha256_init(struct sha256_ctx *ctx)
+void ca_sha256_init(struct sha256_ctx *ctx)
 {
 	static const uint32_t iv[8] = {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -77,7 +77,7 @@ void sha256_init(struct sha256_ctx *ctx)
 	ctx->used = 0;
 }
 
-void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
+void ca_sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
@@ -102,7 +102,7 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 	ctx->used = len;
 }
 
-void sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN])
+void ca_sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN])
 {
 	uint64_t bits = ctx->total * 8;
 	int i;
@@ -122,16 +122,16 @@ void sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN])
 	ca_wipe(ctx, sizeof(*ctx));
 }
 
-void sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len)
+void ca_sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len)
 {
 	struct sha256_ctx ctx;
 
-	sha256_init(&ctx);
-	sha256_update(&ctx, data, len);
-	sha256_final(&ctx, out);
+	ca_sha256_init(&ctx);
+	ca_sha256_update(&ctx, data, len);
+	ca_sha256_final(&ctx, out);
 }
 
-void sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
+void ca_sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
 	const void *msg, size_t msg_len)
 {
 	unsigned char k[SHA256_BLOCK_LEN], pad[SHA256_BLOCK_LEN], inner[SHA256_DIGEST_LEN];
@@ -140,21 +140,21 @@ void sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t k
 
 	memset(k, 0, sizeof(k));
 	if (key_len > SHA256_BLOCK_LEN)
-		sha256(k, key, key_len);
+		ca_sha256(k, key, key_len);
 	else if (key_len)
 		memcpy(k, key, key_len);
 	for (i = 0; i < SHA256_BLOCK_LEN; i++)
 		pad[i] = k[i] ^ 0x36;
-	sha256_init(&ctx);
-	sha256_update(&ctx, pad, sizeof(pad));
-	sha256_update(&ctx, msg, msg_len);
-	sha256_final(&ctx, inner);
+	ca_sha256_init(&ctx);
+	ca_sha256_update(&ctx, pad, sizeof(pad));
+	ca_sha256_update(&ctx, msg, msg_len);
+	ca_sha256_final(&ctx, inner);
 	for (i = 0; i < SHA256_BLOCK_LEN; i++)
 		pad[i] = k[i] ^ 0x5c;
-	sha256_init(&ctx);
-	sha256_update(&ctx, pad, sizeof(pad));
-	sha256_update(&ctx, inner, sizeof(inner));
-	sha256_final(&ctx, out);
+	ca_sha256_init(&ctx);
+	ca_sha256_update(&ctx, pad, sizeof(pad));
+	ca_sha256_update(&ctx, inner, sizeof(inner));
+	ca_sha256_final(&ctx, out);
 	ca_wipe(k, sizeof(k));
 	ca_wipe(pad, sizeof(pad));
 	ca_wipe(inner, sizeof(inner));

@@ -20,16 +20,16 @@ struct sha256_ctx {
 	size_t used;           /* bytes waiting in block */
 };
 
-void sha256_init(struct sha256_ctx *ctx);
-void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len);
+void ca_sha256_init(struct sha256_ctx *ctx);
+void ca_sha256_update(struct sha256_ctx *ctx, const void *data, size_t len);
 /* Writes the digest and wipes the context. */
-void sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN]);
+void ca_sha256_final(struct sha256_ctx *ctx, unsigned char out[SHA256_DIGEST_LEN]);
 
 /* The digest of one buffer. */
-void sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len);
+void ca_sha256(unsigned char out[SHA256_DIGEST_LEN], const void *data, size_t len);
 
 /* HMAC-SHA256 of msg under key (any length). */
-void sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
+void ca_sha256_hmac(unsigned char out[SHA256_DIGEST_LEN], const void *key, size_t key_len,
 	const void *msg, size_t msg_len);
 
 #endif

@@ -29,13 +29,13 @@
 #define START_NONCE_BYTES 24   /* 32 characters */
 #define COOKIE_BYTES 32        /* 43 characters */
 
-void callback_result_init(struct callback_result *r)
+void ca_callback_result_init(struct callback_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = CALLBACK_BAD_REQUEST;
 }
 
-void callback_result_clear(struct callback_result *r)
+void ca_callback_result_clear(struct callback_result *r)
 {
 	size_t i;
 
@@ -47,7 +47,7 @@ void callback_result_clear(struct callback_result *r)
 	ca_free(r->error_description);
 	for (i = 0; i < r->ncookies; i++)
 		ca_free(r->cookies[i]);
-	callback_result_init(r);
+	ca_callback_result_init(r);
 }
 
 /* Whether path[0..n) is expected, give or take one trailing '/'. */
@@ -70,11 +70,11 @@ static int take_param(char **slot, const char *v, size_t vlen)
 {
 	if (*slot)
 		return -1;
-	*slot = http_url_decode(v, vlen); /* '+' is a space */
+	*slot = ca_http_url_decode(v, vlen); /* '+' is a space */
 	return *slot ? 0 : -1;
 }
 
-int callback_parse_query(struct callback_result *out, const char *q, size_t n)
+int ca_callback_parse_query(struct callback_result *out, const char *q, size_t n)
 {
 	const char *end = q + n;
 
@@ -163,13 +163,13 @@ static int parse_headers(struct callback_result *out, const char *p, const char 
 	return 0;
 }
 
-int callback_parse_request(struct callback_result *out, const char *buf,
+int ca_callback_parse_request(struct callback_result *out, const char *buf,
 	size_t len, const struct callback_paths *paths)
 {
 	const char *eol, *sp1, *sp2, *target, *tend, *qmark, *hash;
 	size_t line_len, path_len;
 
-	callback_result_init(out);
+	ca_callback_result_init(out);
 	eol = memchr(buf, '\n', len);
 	if (!eol)
 		return 0;
@@ -212,7 +212,7 @@ int callback_parse_request(struct callback_result *out, const char *buf,
 	path_len = (size_t)((qmark ? qmark : tend) - target);
 	if (paths->start && path_matches(target, path_len, paths->start)) {
 		if (parse_headers(out, eol + 1, buf + len, paths->cookie_name) < 0) {
-			callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
+			ca_callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
 			return 0;
 		}
 		out->kind = CALLBACK_START;
@@ -222,9 +222,9 @@ int callback_parse_request(struct callback_result *out, const char *buf,
 		out->kind = CALLBACK_NOT_FOUND;
 		return 0;
 	}
-	if ((qmark && callback_parse_query(out, qmark + 1, (size_t)(tend - qmark - 1)) < 0) ||
+	if ((qmark && ca_callback_parse_query(out, qmark + 1, (size_t)(tend - qmark - 1)) < 0) ||
 	    parse_headers(out, eol + 1, buf + len, paths->cookie_name) < 0) {
-		callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
+		ca_callback_result_clear(out); /* CALLBACK_BAD_REQUEST */
 		return 0;
 	}
 	if (out->error && *out->error)
@@ -236,7 +236,7 @@ int callback_parse_request(struct callback_result *out, const char *buf,
 	return 0;
 }
 
-int callback_parse_redirect_uri(char **out_host, unsigned *out_port,
+int ca_callback_parse_redirect_uri(char **out_host, unsigned *out_port,
 	char **out_path, const char *uri)
 {
 	const char *auth, *aend, *host, *hend, *path, *pend;
@@ -410,7 +410,7 @@ static int in_use_error(unsigned port)
 		"loopback URI", port);
 }
 
-int callback_server_open(struct callback_server *srv, const char *redirect_uri)
+int ca_callback_server_open(struct callback_server *srv, const char *redirect_uri)
 {
 	char *host = NULL, *path = NULL;
 	unsigned port = 0;
@@ -418,7 +418,7 @@ int callback_server_open(struct callback_server *srv, const char *redirect_uri)
 
 	memset(srv, 0, sizeof(*srv));
 	srv->fds[0] = srv->fds[1] = -1;
-	rc = callback_parse_redirect_uri(&host, &port, &path, redirect_uri);
+	rc = ca_callback_parse_redirect_uri(&host, &port, &path, redirect_uri);
 	if (rc < 0)
 		goto out;
 	/* Browsers resolve "localhost" to either address: serve both. */
@@ -462,13 +462,13 @@ int callback_server_open(struct callback_server *srv, const char *redirect_uri)
 	rc = 0;
 out:
 	if (rc < 0)
-		callback_server_close(srv);
+		ca_callback_server_close(srv);
 	ca_free(host);
 	ca_free(path);
 	return rc;
 }
 
-void callback_server_close(struct callback_server *srv)
+void ca_callback_server_close(struct callback_server *srv)
 {
 	int i;
 
@@ -572,7 +572,7 @@ static enum peer peer_check(int fd, uid_t *uid, char *why, size_t why_size)
 {
 	if (!PEER_UID_SUPPORTED)
 		return PEER_SELF;
-	if (peer_uid(uid, fd) < 0) {
+	if (ca_peer_uid(uid, fd) < 0) {
 		snprintf(why, why_size, "%s", ca_error_message());
 		ca_error_clear();
 		return PEER_UNKNOWN;
@@ -629,7 +629,7 @@ static enum handled handle_request(struct client *c, const struct callback_serve
 	uid_t uid = 0;
 	int state_ok;
 
-	if (callback_parse_request(&r, c->buf, c->len, &paths) < 0)
+	if (ca_callback_parse_request(&r, c->buf, c->len, &paths) < 0)
 		return FAILED;
 	switch (peer_check(c->fd, &uid, why, sizeof(why))) {
 	case PEER_SELF:
@@ -729,7 +729,7 @@ static enum handled handle_request(struct client *c, const struct callback_serve
 	}
 out:
 	ca_free(clear);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	return h;
 }
 
@@ -796,7 +796,7 @@ static int browser_failed(struct callback_wait *w)
 	return 1;
 }
 
-int callback_server_wait(struct callback_server *srv, char **out_code,
+int ca_callback_server_wait(struct callback_server *srv, char **out_code,
 	struct callback_wait *w)
 {
 	struct client *clients;

@@ -56,8 +56,8 @@ struct callback_paths {
 	const char *cookie_name;  /* the login's cookie, or NULL */
 };
 
-void callback_result_init(struct callback_result *r);
-void callback_result_clear(struct callback_result *r);
+void ca_callback_result_init(struct callback_result *r);
+void ca_callback_result_clear(struct callback_result *r);
 
 /*
  * Parses an HTTP request head of len bytes: the request line, and the
@@ -73,7 +73,7 @@ void callback_result_clear(struct callback_result *r);
  * or a NUL byte in the request line or a Cookie header make the request
  * CALLBACK_BAD_REQUEST. Pure: no I/O, no global state.
  */
-int callback_parse_request(struct callback_result *out, const char *buf,
+int ca_callback_parse_request(struct callback_result *out, const char *buf,
 	size_t len, const struct callback_paths *paths);
 
 /*
@@ -81,14 +81,14 @@ int callback_parse_request(struct callback_result *out, const char *buf,
  * error_description, percent-decoded; other keys are ignored. -1 when a
  * known key repeats or does not decode (out then holds what came before).
  */
-int callback_parse_query(struct callback_result *out, const char *q, size_t n);
+int ca_callback_parse_query(struct callback_result *out, const char *q, size_t n);
 
 /*
  * Splits a loopback redirect URI "http://HOST[:PORT]/PATH" into its host
  * ("localhost", "127.0.0.1" or "::1"), port (80 when absent) and path
  * ("/" when absent). CA_EINVAL for anything else.
  */
-int callback_parse_redirect_uri(char **out_host, unsigned *out_port,
+int ca_callback_parse_redirect_uri(char **out_host, unsigned *out_port,
 	char **out_path, const char *uri);
 
 struct callback_server {
@@ -109,7 +109,7 @@ struct callback_server {
  * cookie (random, secret). A port taken by another program is CA_ERR with
  * a message naming the port.
  */
-int callback_server_open(struct callback_server *srv, const char *redirect_uri);
+int ca_callback_server_open(struct callback_server *srv, const char *redirect_uri);
 
 struct callback_wait {
 	const char *expected_state;
@@ -132,10 +132,10 @@ struct callback_wait {
  * second time or by another user ("someone else may be trying to use this
  * login").
  */
-int callback_server_wait(struct callback_server *srv, char **out_code,
+int ca_callback_server_wait(struct callback_server *srv, char **out_code,
 	struct callback_wait *w);
 
 /* Closes the sockets; accepts a server that was never opened (zeroed). */
-void callback_server_close(struct callback_server *srv);
+void ca_callback_server_close(struct callback_server *srv);
 
 #endif

@@ -67,12 +67,12 @@ static int get_ok(struct http_response *res, const char *url, const char *bearer
 {
 	struct http_request req = { .method = "GET", .url = url, .bearer = bearer,
 		.what = what };
-	int rc = http_perform(res, &req);
+	int rc = ca_http_perform(res, &req);
 
 	return rc < 0 ? rc : check_status(res, what);
 }
 
-int api_get_json(struct cJSON **out, const char *url, const char *bearer,
+int ca_api_get_json(struct cJSON **out, const char *url, const char *bearer,
 	const char *what)
 {
 	struct http_response res = { 0 };
@@ -93,7 +93,7 @@ int api_get_json(struct cJSON **out, const char *url, const char *bearer,
 	rc = 0;
 out:
 	cJSON_Delete(json);
-	http_response_clear(&res);
+	ca_http_response_clear(&res);
 	return rc;
 }
 
@@ -119,7 +119,7 @@ static int valid_domain(const char *d)
 	return 1;
 }
 
-int discover_parse_accounts(char **out, const char *json, size_t len)
+int ca_discover_parse_accounts(char **out, const char *json, size_t len)
 {
 	const cJSON *domain, *err;
 	cJSON *root;
@@ -230,7 +230,7 @@ static int yaml_within_limits(const char *yaml, size_t len)
 	return rc;
 }
 
-int discover_parse_config_yaml(char **out, const char *yaml, size_t len)
+int ca_discover_parse_config_yaml(char **out, const char *yaml, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -299,7 +299,7 @@ out:
 	return rc;
 }
 
-int discover_api_base_url(char **out, const struct ca_config *cfg,
+int ca_discover_api_base_url(char **out, const struct ca_config *cfg,
 	const char *access_token)
 {
 	struct http_response res = { 0 };
@@ -318,10 +318,10 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 	rc = get_ok(&res, cfg->accounts_url, access_token, "account discovery");
 	if (rc < 0)
 		goto out;
-	rc = discover_parse_accounts(&domain, res.body, res.len);
+	rc = ca_discover_parse_accounts(&domain, res.body, res.len);
 	if (rc < 0)
 		goto out;
-	http_response_clear(&res);
+	ca_http_response_clear(&res);
 
 	/* The tenant is reached as the accounts endpoint was: http only on loopback. */
 	if ((rc = ca_url_parse(&accounts, cfg->accounts_url)) < 0)
@@ -345,7 +345,7 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
 	rc = get_ok(&res, config_url, NULL, "tenant config.yaml");
 	if (rc < 0)
 		goto out;
-	rc = discover_parse_config_yaml(&url, res.body, res.len);
+	rc = ca_discover_parse_config_yaml(&url, res.body, res.len);
 	if (rc < 0)
 		goto out;
 	ca_debug("API base URL: %s", url);
@@ -362,6 +362,6 @@ out:
 	ca_free(domain);
 	ca_free(config_url);
 	ca_free(url);
-	http_response_clear(&res);
+	ca_http_response_clear(&res);
 	return rc;
 }

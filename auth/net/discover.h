@@ -17,7 +17,7 @@ struct cJSON;
  * GET <scheme of accounts_url>://<tenant_domain>/config.yaml ->
  * apis.baseUrl. *out belongs to the caller.
  */
-int discover_api_base_url(char **out, const struct ca_config *cfg,
+int ca_discover_api_base_url(char **out, const struct ca_config *cfg,
 	const char *access_token);
 
 /*
@@ -25,20 +25,20 @@ int discover_api_base_url(char **out, const struct ca_config *cfg,
  * an allowed URL (https://, or http:// to loopback); trailing '/' removed.
  * CA_ENET (a bad answer) with a clear message otherwise. Pure, for fuzzing.
  */
-int discover_parse_config_yaml(char **out, const char *yaml, size_t len);
+int ca_discover_parse_config_yaml(char **out, const char *yaml, size_t len);
 
 /*
  * The tenant domain in an accounts answer ({"tenant_domain": "..."}), a
  * host name with an optional port. An {"error": ...} answer is CA_EREFUSED.
  */
-int discover_parse_accounts(char **out, const char *json, size_t len);
+int ca_discover_parse_accounts(char **out, const char *json, size_t len);
 
 /*
  * GET url (with a bearer token when not NULL) and parse a JSON object from
  * a 200 answer. Another status is CA_EREFUSED (4xx) or CA_ENET, with the
  * answer's "error"/"message" in the message; what names the request.
  */
-int api_get_json(struct cJSON **out, const char *url, const char *bearer,
+int ca_api_get_json(struct cJSON **out, const char *url, const char *bearer,
 	const char *what);
 
 #endif

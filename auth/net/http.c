@@ -40,7 +40,7 @@ static long request_timeout_ms(void)
 
 static int64_t budget_start_ms;
 
-void http_budget_reset(void)
+void ca_http_budget_reset(void)
 {
 	budget_start_ms = ca_clock_ms();
 }
@@ -48,7 +48,7 @@ void http_budget_reset(void)
 static int64_t budget_left_ms(void)
 {
 	if (!budget_start_ms)
-		http_budget_reset();
+		ca_http_budget_reset();
 	return HTTP_BUDGET_MS - (ca_clock_ms() - budget_start_ms);
 }
 
@@ -76,7 +76,7 @@ static int init_curl(void)
 	return 0;
 }
 
-void http_response_clear(struct http_response *res)
+void ca_http_response_clear(struct http_response *res)
 {
 	if (!res)
 		return;
@@ -344,7 +344,7 @@ static int retryable(CURLcode code)
 	}
 }
 
-int http_perform(struct http_response *res, const struct http_request *req)
+int ca_http_perform(struct http_response *res, const struct http_request *req)
 {
 	struct ca_url parsed;
 	char host[CA_URL_HOST_MAX + 8];
@@ -372,7 +372,7 @@ int http_perform(struct http_response *res, const struct http_request *req)
 			return ca_error(CA_ENET, "%s to %s failed: no answer within %d s",
 				req->what, host, HTTP_BUDGET_MS / 1000);
 		started = ca_clock_ms();
-		http_response_clear(res);
+		ca_http_response_clear(res);
 		error = attempt(res, &code, &retry_after, detail, req,
 			left < timeout_ms ? (long)left : timeout_ms);
 		if (code == CURLE_OK)
@@ -387,7 +387,7 @@ int http_perform(struct http_response *res, const struct http_request *req)
 		if (code == CURLE_OK && res->status >= 300 && res->status < 400) {
 			long status = res->status;
 
-			http_response_clear(res);
+			ca_http_response_clear(res);
 			return ca_error(CA_ENET, "%s to %s failed: unexpected redirect (HTTP %ld), not followed",
 				req->what, host, status);
 		}
@@ -411,7 +411,7 @@ int http_perform(struct http_response *res, const struct http_request *req)
 		backoff_ms *= 2;
 	}
 	if (code != CURLE_OK) {
-		http_response_clear(res);
+		ca_http_response_clear(res);
 		/* curl's detail names the cause ("Connection reset by peer"). */
 		why = detail[0] ? detail : curl_easy_strerror(code);
 		if (!retryable(code) || i == 1)
@@ -422,13 +422,13 @@ int http_perform(struct http_response *res, const struct http_request *req)
 	{
 		long status = res->status;
 
-		http_response_clear(res);
+		ca_http_response_clear(res);
 		return ca_error(CA_ENET, "%s to %s failed: the server answered HTTP %ld (tried %d times)",
 			req->what, host, status, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
 	}
 }
 
-int http_form_add(char **form, const char *key, const char *value)
+int ca_http_form_add(char **form, const char *key, const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t old = *form ? strlen(*form) : 0, need = old + strlen(key) + 3 * strlen(value) + 3;
@@ -471,7 +471,7 @@ static int hexval(char c)
 	return -1;
 }
 
-char *http_url_decode(const char *src, size_t len)
+char *ca_http_url_decode(const char *src, size_t len)
 {
 	char *out = ca_malloc(len + 1), *p = out;
 	size_t i;

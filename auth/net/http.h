@@ -29,7 +29,7 @@ struct http_response {
 	size_t len;
 };
 
-void http_response_clear(struct http_response *res);
+void ca_http_response_clear(struct http_response *res);
 
 /*
  * Performs the request with retries. Returns 0 with any HTTP status in
@@ -37,15 +37,15 @@ void http_response_clear(struct http_response *res);
  * came (timeout, connection, TLS, too large, redirect, retries used up on
  * 429/5xx).
  */
-int http_perform(struct http_response *res, const struct http_request *req);
+int ca_http_perform(struct http_response *res, const struct http_request *req);
 
 /* Appends "key=value" URL-encoded to a form or query (with '&' between). */
-int http_form_add(char **form, const char *key, const char *value);
+int ca_http_form_add(char **form, const char *key, const char *value);
 
 /* Percent-decodes src[0..len) into a new string; NULL on bad input. */
-char *http_url_decode(const char *src, size_t len);
+char *ca_http_url_decode(const char *src, size_t len);
 
 /* Starts the process-wide network time budget now (done on first use). */
-void http_budget_reset(void);
+void ca_http_budget_reset(void);
 
 #endif

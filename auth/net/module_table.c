@@ -7,9 +7,9 @@
 
 const struct ca_module ca_module_table = {
 	.abi = CA_MODULE_ABI,
-	.m2m_token = m2m_token,
-	.oauth_login = oauth_login,
-	.oauth_refresh = oauth_refresh,
-	.discover_api_base_url = discover_api_base_url,
-	.dw_credentials = dw_credentials,
+	.m2m_token = ca_m2m_token,
+	.oauth_login = ca_oauth_login,
+	.oauth_refresh = ca_oauth_refresh,
+	.discover_api_base_url = ca_discover_api_base_url,
+	.dw_credentials = ca_dw_credentials,
 };

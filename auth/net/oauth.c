@@ -54,22 +54,22 @@ static int random_token(char **out, size_t bytes)
 	return rc;
 }
 
-int oauth_pkce_verifier(char **out)
+int ca_oauth_pkce_verifier(char **out)
 {
 	return random_token(out, OAUTH_VERIFIER_BYTES);
 }
 
-int oauth_random_state(char **out)
+int ca_oauth_random_state(char **out)
 {
 	return random_token(out, OAUTH_STATE_BYTES);
 }
 
-int oauth_pkce_challenge(char **out, const char *verifier)
+int ca_oauth_pkce_challenge(char **out, const char *verifier)
 {
 	unsigned char digest[SHA256_DIGEST_LEN];
 	int rc;
 
-	sha256(digest, verifier, strlen(verifier));
+	ca_sha256(digest, verifier, strlen(verifier));
 	rc = ca_base64url_encode(out, digest, sizeof(digest));
 	ca_wipe(digest, sizeof(digest));
 	return rc;
@@ -88,25 +88,25 @@ static char *concat3(const char *a, const char *b, const char *c)
 	return s;
 }
 
-int oauth_authorize_url(char **out, const struct ca_config *cfg,
+int ca_oauth_authorize_url(char **out, const struct ca_config *cfg,
 	const char *redirect_uri, const char *challenge, const char *state)
 {
 	char *query = NULL, *url = NULL;
 	int rc;
 
-	if ((rc = http_form_add(&query, "client_id", cfg->oauth_client_id)) < 0 ||
-	    (rc = http_form_add(&query, "response_type", "code")) < 0 ||
-	    (rc = http_form_add(&query, "audience", CA_AUDIENCE)) < 0 ||
-	    (rc = http_form_add(&query, "redirect_uri", redirect_uri)) < 0 ||
-	    (rc = http_form_add(&query, "code_challenge_method", "S256")) < 0 ||
-	    (rc = http_form_add(&query, "code_challenge", challenge)) < 0 ||
-	    (rc = http_form_add(&query, "state", state)) < 0)
+	if ((rc = ca_http_form_add(&query, "client_id", cfg->oauth_client_id)) < 0 ||
+	    (rc = ca_http_form_add(&query, "response_type", "code")) < 0 ||
+	    (rc = ca_http_form_add(&query, "audience", CA_AUDIENCE)) < 0 ||
+	    (rc = ca_http_form_add(&query, "redirect_uri", redirect_uri)) < 0 ||
+	    (rc = ca_http_form_add(&query, "code_challenge_method", "S256")) < 0 ||
+	    (rc = ca_http_form_add(&query, "code_challenge", challenge)) < 0 ||
+	    (rc = ca_http_form_add(&query, "state", state)) < 0)
 		goto out;
 	if (cfg->scope && *cfg->scope &&
-	    (rc = http_form_add(&query, "scope", cfg->scope)) < 0)
+	    (rc = ca_http_form_add(&query, "scope", cfg->scope)) < 0)
 		goto out;
 	if (cfg->org && *cfg->org &&
-	    (rc = http_form_add(&query, "organization", cfg->org)) < 0)
+	    (rc = ca_http_form_add(&query, "organization", cfg->org)) < 0)
 		goto out;
 	url = concat3(cfg->auth_url, "/authorize?", query);
 	if (!url) {
@@ -126,7 +126,7 @@ static int is_code_char(char c)
 		(c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-int oauth_parse_pasted(char **out_code, const char *line, const char *expected_state)
+int ca_oauth_parse_pasted(char **out_code, const char *line, const char *expected_state)
 {
 	struct callback_result r;
 	const char *start = line, *end, *q, *qend;
@@ -134,7 +134,7 @@ int oauth_parse_pasted(char **out_code, const char *line, const char *expected_s
 	size_t i;
 	int rc;
 
-	callback_result_init(&r);
+	ca_callback_result_init(&r);
 	while (*start == ' ' || *start == '\t')
 		start++;
 	end = start + strlen(start);
@@ -153,7 +153,7 @@ int oauth_parse_pasted(char **out_code, const char *line, const char *expected_s
 		qend = memchr(q, '#', (size_t)(end - q));
 		if (!qend)
 			qend = end;
-		if (callback_parse_query(&r, q, (size_t)(qend - q)) < 0) {
+		if (ca_callback_parse_query(&r, q, (size_t)(qend - q)) < 0) {
 			rc = ca_error(CA_EINVAL, "the pasted URL is malformed; paste the code alone");
 			goto out;
 		}
@@ -200,11 +200,11 @@ int oauth_parse_pasted(char **out_code, const char *line, const char *expected_s
 	rc = 0;
 out:
 	ca_free(code);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	return rc;
 }
 
-int oauth_jwt_subject(char **out, const char *jwt)
+int ca_oauth_jwt_subject(char **out, const char *jwt)
 {
 	struct ca_jwt_claims claims;
 	const char *sub;
@@ -383,10 +383,10 @@ static int browser_code(char **out_code, const struct ca_config *cfg,
 		return CA_ENOTFOUND;
 	}
 	/* Listen first, so the browser finds the port open. */
-	rc = callback_server_open(&srv, cfg->redirect_uri);
+	rc = ca_callback_server_open(&srv, cfg->redirect_uri);
 	if (rc < 0)
 		return rc;
-	rc = oauth_authorize_url(&url, cfg, cfg->redirect_uri, challenge, state);
+	rc = ca_oauth_authorize_url(&url, cfg, cfg->redirect_uri, challenge, state);
 	if (rc < 0)
 		goto out;
 	ca_notice("Opening the browser to log in to CARTO (Ctrl-C to cancel)...");
@@ -409,7 +409,7 @@ static int browser_code(char **out_code, const struct ca_config *cfg,
 	w.authorize_url = url;
 	w.timeout_s = login_timeout(cfg);
 	w.browser_pid = pid;
-	rc = callback_server_wait(&srv, out_code, &w);
+	rc = ca_callback_server_wait(&srv, out_code, &w);
 	pid = w.browser_pid;
 	if (rc < 0 && w.browser_failed) {
 		notice_error("");
@@ -417,7 +417,7 @@ static int browser_code(char **out_code, const struct ca_config *cfg,
 	}
 out:
 	reap(pid);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 	ca_free(url);
 	return rc;
 }
@@ -494,7 +494,7 @@ static int paste_code(char **out_code, const struct ca_config *cfg,
 			cfg->open_browser ? "no browser could be opened and there is no "
 			"terminal to paste a login code in" : "a login without a browser needs "
 			"a terminal to paste the code in");
-	rc = oauth_authorize_url(&url, cfg, CA_PASTE_REDIRECT_URI, challenge, state);
+	rc = ca_oauth_authorize_url(&url, cfg, CA_PASTE_REDIRECT_URI, challenge, state);
 	if (rc < 0)
 		goto out;
 	line = ca_malloc(OAUTH_MAX_PASTE);
@@ -511,7 +511,7 @@ static int paste_code(char **out_code, const struct ca_config *cfg,
 		tty_write(fd, "Code: ");
 		rc = tty_read_line(fd, line, OAUTH_MAX_PASTE, deadline, login_timeout(cfg));
 		if (rc == 0)
-			rc = oauth_parse_pasted(out_code, line, state);
+			rc = ca_oauth_parse_pasted(out_code, line, state);
 		ca_wipe(line, OAUTH_MAX_PASTE);
 		if (rc != CA_EINVAL || attempt == PASTE_ATTEMPTS)
 			break;
@@ -533,11 +533,11 @@ static int take_account(struct ca_token *tok)
 
 	if (tok->account)
 		return 0;
-	rc = oauth_jwt_subject(&tok->account, tok->access_token);
+	rc = ca_oauth_jwt_subject(&tok->account, tok->access_token);
 	return rc == CA_ENOTFOUND ? 0 : rc;
 }
 
-int oauth_login(struct ca_token *out, const struct ca_config *cfg)
+int ca_oauth_login(struct ca_token *out, const struct ca_config *cfg)
 {
 	struct ca_token tok;
 	char *verifier = NULL, *challenge = NULL, *state = NULL, *code = NULL;
@@ -551,9 +551,9 @@ int oauth_login(struct ca_token *out, const struct ca_config *cfg)
 			"one (interactive=false); run `carto-auth login` in a terminal");
 		goto out;
 	}
-	if ((rc = oauth_pkce_verifier(&verifier)) < 0 ||
-	    (rc = oauth_pkce_challenge(&challenge, verifier)) < 0 ||
-	    (rc = oauth_random_state(&state)) < 0)
+	if ((rc = ca_oauth_pkce_verifier(&verifier)) < 0 ||
+	    (rc = ca_oauth_pkce_challenge(&challenge, verifier)) < 0 ||
+	    (rc = ca_oauth_random_state(&state)) < 0)
 		goto out;
 
 	if (cfg->open_browser) {
@@ -570,16 +570,16 @@ int oauth_login(struct ca_token *out, const struct ca_config *cfg)
 	}
 	ca_notice("Login received; getting the token...");
 	/* The wait for the person does not count against the network budget. */
-	http_budget_reset();
+	ca_http_budget_reset();
 
-	if ((rc = http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
-	    (rc = http_form_add(&form, "grant_type", "authorization_code")) < 0 ||
-	    (rc = http_form_add(&form, "audience", CA_AUDIENCE)) < 0 ||
-	    (rc = http_form_add(&form, "code", code)) < 0 ||
-	    (rc = http_form_add(&form, "redirect_uri", redirect)) < 0 ||
-	    (rc = http_form_add(&form, "code_verifier", verifier)) < 0)
+	if ((rc = ca_http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
+	    (rc = ca_http_form_add(&form, "grant_type", "authorization_code")) < 0 ||
+	    (rc = ca_http_form_add(&form, "audience", CA_AUDIENCE)) < 0 ||
+	    (rc = ca_http_form_add(&form, "code", code)) < 0 ||
+	    (rc = ca_http_form_add(&form, "redirect_uri", redirect)) < 0 ||
+	    (rc = ca_http_form_add(&form, "code_verifier", verifier)) < 0)
 		goto out;
-	rc = token_endpoint_request(&tok, cfg, form, "token request");
+	rc = ca_token_endpoint_request(&tok, cfg, form, "token request");
 	if (rc < 0) {
 		ca_error_prefix("login");
 		goto out;
@@ -595,7 +595,7 @@ int oauth_login(struct ca_token *out, const struct ca_config *cfg)
 			goto out;
 		}
 	} else {
-		rc = discover_api_base_url(&tok.api_base_url, cfg, tok.access_token);
+		rc = ca_discover_api_base_url(&tok.api_base_url, cfg, tok.access_token);
 		if (rc < 0)
 			goto out;
 	}
@@ -613,7 +613,7 @@ out:
 	return rc;
 }
 
-int oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
+int ca_oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 	const char *refresh_token)
 {
 	struct ca_token tok;
@@ -625,11 +625,11 @@ int oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 		rc = ca_error(CA_EINVAL, "no refresh token");
 		goto out;
 	}
-	if ((rc = http_form_add(&form, "grant_type", "refresh_token")) < 0 ||
-	    (rc = http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
-	    (rc = http_form_add(&form, "refresh_token", refresh_token)) < 0)
+	if ((rc = ca_http_form_add(&form, "grant_type", "refresh_token")) < 0 ||
+	    (rc = ca_http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
+	    (rc = ca_http_form_add(&form, "refresh_token", refresh_token)) < 0)
 		goto out;
-	rc = token_endpoint_request(&tok, cfg, form, "token renewal");
+	rc = ca_token_endpoint_request(&tok, cfg, form, "token renewal");
 	if (rc < 0)
 		goto out;
 	if (!tok.refresh_token) {
@@ -659,7 +659,7 @@ out:
 
 /* --- CARTO Data Warehouse --- */
 
-int dw_credentials(char **out_project, char **out_token,
+int ca_dw_credentials(char **out_project, char **out_token,
 	const struct ca_config *cfg, const char *api_base_url,
 	const char *access_token)
 {
@@ -688,7 +688,7 @@ int dw_credentials(char **out_project, char **out_token,
 		rc = oom();
 		goto out;
 	}
-	rc = api_get_json(&json, url, access_token, "CARTO Data Warehouse token request");
+	rc = ca_api_get_json(&json, url, access_token, "CARTO Data Warehouse token request");
 	if (rc == CA_EREFUSED) {
 		char msg[512];
 

@@ -23,7 +23,7 @@
  * discovered). CA_ELOGIN when cfg does not allow interaction, when there
  * is neither browser nor terminal, or on timeout.
  */
-int oauth_login(struct ca_token *out, const struct ca_config *cfg);
+int ca_oauth_login(struct ca_token *out, const struct ca_config *cfg);
 
 /*
  * The refresh-token grant. out gets the new access token and the rotated
@@ -31,7 +31,7 @@ int oauth_login(struct ca_token *out, const struct ca_config *cfg);
  * account, and cfg->api_base_url when set. An Auth0 invalid_grant is
  * CA_EREFUSED with "invalid_grant" in the message.
  */
-int oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
+int ca_oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 	const char *refresh_token);
 
 /*
@@ -39,27 +39,27 @@ int oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
  * the project id and a token for the CARTO Data Warehouse (both for the
  * caller to ca_free).
  */
-int dw_credentials(char **out_project, char **out_token,
+int ca_dw_credentials(char **out_project, char **out_token,
 	const struct ca_config *cfg, const char *api_base_url,
 	const char *access_token);
 
 /* --- pure helpers --- */
 
 /* A code verifier: 64 characters of [A-Za-z0-9_-] from getrandom(). */
-int oauth_pkce_verifier(char **out);
+int ca_oauth_pkce_verifier(char **out);
 
 /* The S256 challenge: base64url(SHA-256(verifier)). */
-int oauth_pkce_challenge(char **out, const char *verifier);
+int ca_oauth_pkce_challenge(char **out, const char *verifier);
 
 /* A random state: 32 characters of [A-Za-z0-9_-]. */
-int oauth_random_state(char **out);
+int ca_oauth_random_state(char **out);
 
 /*
  * {cfg->auth_url}/authorize?client_id=...&response_type=code&audience=...
  * &redirect_uri=...&code_challenge_method=S256&code_challenge=...&state=...
  * [&scope=cfg->scope][&organization=cfg->org], URL-encoded.
  */
-int oauth_authorize_url(char **out, const struct ca_config *cfg,
+int ca_oauth_authorize_url(char **out, const struct ca_config *cfg,
 	const char *redirect_uri, const char *challenge, const char *state);
 
 /*
@@ -68,9 +68,9 @@ int oauth_authorize_url(char **out, const struct ca_config *cfg,
  * blanks are ignored. CA_EREFUSED for a URL with error=, CA_EINVAL for
  * anything else that is not a code.
  */
-int oauth_parse_pasted(char **out_code, const char *line, const char *expected_state);
+int ca_oauth_parse_pasted(char **out_code, const char *line, const char *expected_state);
 
 /* The "sub" claim of a JWT access token (not verified), or CA_ENOTFOUND. */
-int oauth_jwt_subject(char **out, const char *jwt);
+int ca_oauth_jwt_subject(char **out, const char *jwt);
 
 #endif

@@ -124,7 +124,7 @@ static const char *dec_field(unsigned long *out, const char *p, const char *end)
 	return p;
 }
 
-int peer_parse_proc_net(uid_t *out_uid, unsigned long *out_inode,
+int ca_peer_parse_proc_net(uid_t *out_uid, unsigned long *out_inode,
 	const char *text, size_t len, const struct sockaddr *local,
 	const struct sockaddr *remote)
 {
@@ -306,7 +306,7 @@ fail:
 	return NULL;
 }
 
-int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
+int ca_peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 {
 	struct sockaddr_storage peer, self;
 	socklen_t plen = sizeof(peer), slen = sizeof(self);
@@ -324,7 +324,7 @@ int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 		text = read_proc_net(&len, peer.ss_family);
 		if (!text)
 			return ca_error(CA_ENOTFOUND, "the system's socket tables cannot be read");
-		rc = peer_parse_proc_net(out_uid, out_inode, text, len,
+		rc = ca_peer_parse_proc_net(out_uid, out_inode, text, len,
 			(struct sockaddr *)&peer, (struct sockaddr *)&self);
 		ca_free(text);
 	}
@@ -333,13 +333,13 @@ int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 	return 0;
 }
 
-int peer_uid(uid_t *out, int fd)
+int ca_peer_uid(uid_t *out, int fd)
 {
 	unsigned long inode = 0;
 	uid_t uid = 0;
 	int rc;
 
-	rc = peer_lookup(&uid, &inode, fd, PEER_NETLINK | PEER_PROC);
+	rc = ca_peer_lookup(&uid, &inode, fd, PEER_NETLINK | PEER_PROC);
 	if (rc < 0)
 		return rc;
 	if (inode == 0)
@@ -350,7 +350,7 @@ int peer_uid(uid_t *out, int fd)
 
 #else
 
-int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
+int ca_peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 {
 	(void)out_uid;
 	(void)out_inode;
@@ -359,11 +359,11 @@ int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how)
 	return ca_error(CA_ENOTFOUND, "this system cannot tell who owns a socket");
 }
 
-int peer_uid(uid_t *out, int fd)
+int ca_peer_uid(uid_t *out, int fd)
 {
 	unsigned long inode;
 
-	return peer_lookup(out, &inode, fd, PEER_NETLINK | PEER_PROC);
+	return ca_peer_lookup(out, &inode, fd, PEER_NETLINK | PEER_PROC);
 }
 
 #endif

@@ -5,7 +5,7 @@
  *
  * Linux only: NETLINK_SOCK_DIAG's exact lookup by the connection's four
  * addresses, else /proc/net/tcp or /proc/net/tcp6, matched on the same four
- * addresses. Elsewhere peer_uid() is CA_ENOTFOUND and PEER_UID_SUPPORTED 0.
+ * addresses. Elsewhere ca_peer_uid() is CA_ENOTFOUND and PEER_UID_SUPPORTED 0.
  */
 #ifndef CA_AUTH_PEER_H
 #define CA_AUTH_PEER_H
@@ -26,19 +26,19 @@
  * cannot be found, or has no owner any more (closed: the kernel then
  * reports uid 0 for it, which must not pass for root).
  */
-int peer_uid(uid_t *out, int fd);
+int ca_peer_uid(uid_t *out, int fd);
 
-/* Where peer_lookup() looks: the kernel's netlink answer, /proc/net. */
+/* Where ca_peer_lookup() looks: the kernel's netlink answer, /proc/net. */
 #define PEER_NETLINK 1
 #define PEER_PROC 2
 
 /*
  * The uid and inode (0: no process owns it) of the socket at the other end
  * of fd, from the sources in how, tried in that order. 0, or CA_ENOTFOUND
- * with a message. peer_uid() is this with both, and the inode checked;
+ * with a message. ca_peer_uid() is this with both, and the inode checked;
  * the tests call it with one source at a time.
  */
-int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how);
+int ca_peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how);
 
 /*
  * Pure: finds, in the text of /proc/net/tcp (AF_INET) or /proc/net/tcp6
@@ -46,7 +46,7 @@ int peer_lookup(uid_t *out_uid, unsigned long *out_inode, int fd, int how);
  * address is remote (both of that family), and gives its uid and inode
  * (0: no process owns it). 0 when found, CA_ENOTFOUND when not.
  */
-int peer_parse_proc_net(uid_t *out_uid, unsigned long *out_inode,
+int ca_peer_parse_proc_net(uid_t *out_uid, unsigned long *out_inode,
 	const char *text, size_t len, const struct sockaddr *local,
 	const struct sockaddr *remote);
 

@@ -5,5 +5,5 @@
 
 const struct ca_keyring_module ca_keyring_table = {
 	.abi = CA_MODULE_ABI,
-	.open = secret_fast_open,
+	.open = ca_secret_fast_open,
 };

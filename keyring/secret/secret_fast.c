@@ -113,7 +113,7 @@ static gboolean bus_too_slow(gpointer cancel)
 static void session_keys(struct fast_store *fs)
 {
 	if (!fs->crypt && !fs->crypt_error)
-		fs->crypt_error = secret_session_new(&fs->crypt, fs->pub, &fs->pub_len);
+		fs->crypt_error = ca_secret_session_new(&fs->crypt, fs->pub, &fs->pub_len);
 }
 
 /*
@@ -222,14 +222,14 @@ static void session_drop(struct fast_store *fs)
 		close_session(fs, path);
 	}
 	pending_clear(&fs->open, fs->ctx);
-	secret_session_free(fs->crypt);
+	ca_secret_session_free(fs->crypt);
 	fs->crypt = NULL;
 	fs->crypt_error = 0;
 }
 
 static GVariant *search_attrs(const struct ca_config *id)
 {
-	GHashTable *attrs = secret_store_token_identity(id);
+	GHashTable *attrs = ca_secret_store_token_identity(id);
 	GVariantBuilder b;
 	GHashTableIter it;
 	gpointer key, value;
@@ -308,7 +308,7 @@ static int full_store(struct store **out, struct fast_store *fs)
 		/* secret_store_open reads only whether it may prompt. */
 		ca_config_init(&cfg);
 		cfg.interactive = fs->interactive;
-		error = secret_store_open(&fs->full, &cfg);
+		error = ca_secret_store_open(&fs->full, &cfg);
 		ca_config_clear(&cfg);
 	}
 	*out = fs->full;
@@ -411,14 +411,14 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
 		ct = g_variant_get_child_value(value, 2);
 		iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
 		ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
-		error = secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
+		error = ca_secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
 		if (!error) {
-			error = len ? secret_store_token_parse(out, (const char *)plain, len, attrs, id) :
+			error = len ? ca_secret_store_token_parse(out, (const char *)plain, len, attrs, id) :
 				ASK_FULL;
 			if (error && error != CA_ENOTFOUND)
 				error = ASK_FULL;
 		}
-		secret_session_plain_free(plain, len);
+		ca_secret_session_plain_free(plain, len);
 		g_variant_unref(iv);
 		g_variant_unref(ct);
 		g_variant_unref(value);
@@ -464,7 +464,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	call_start(&secret, fs, SECRETS_PATH, SERVICE_IFACE, "GetSecrets",
 		g_variant_new("(^aoo)", items, session_path), "(a{o(oayays)})");
 	peer_data = g_variant_get_fixed_array(peer, &peer_len, 1);
-	if ((error = secret_session_agree(fs->crypt, peer_data, peer_len)))
+	if ((error = ca_secret_session_agree(fs->crypt, peer_data, peer_len)))
 		goto out;
 	error = ASK_FULL;
 	if (!(attrs = item_attributes(call_wait(&attrs_call, fs->ctx))) ||
@@ -569,13 +569,13 @@ static void fast_free(struct store *s)
 
 	if (!fs)
 		return;
-	store_free(fs->full);
+	ca_store_free(fs->full);
 	if (fs->ctx) {
 		search_drop(fs);
 		session_drop(fs);
 		g_main_context_unref(fs->ctx);
 	}
-	secret_session_free(fs->crypt);  /* made while connecting */
+	ca_secret_session_free(fs->crypt);  /* made while connecting */
 	if (fs->bus)
 		g_object_unref(fs->bus);
 	ca_free(fs);
@@ -594,14 +594,14 @@ static const struct store_ops fast_store_ops = {
 	.free = fast_free,
 };
 
-int secret_fast_open(struct store **out, const struct ca_config *cfg)
+int ca_secret_fast_open(struct store **out, const struct ca_config *cfg)
 {
 	struct fast_store *fs;
 	GError *err = NULL;
 	int error;
 
-	if (!store_session_bus_present())
-		return secret_store_open(out, cfg);
+	if (!ca_store_session_bus_present())
+		return ca_secret_store_open(out, cfg);
 	if (!(fs = ca_calloc(1, sizeof(*fs))))
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
@@ -620,7 +620,7 @@ int secret_fast_open(struct store **out, const struct ca_config *cfg)
 	if (!plainly_usable(fs, cfg)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
-		return secret_store_open(out, cfg);
+		return ca_secret_store_open(out, cfg);
 	}
 	ca_debug("keyring: Secret Service running, default collection unlocked");
 	*out = &fs->base;

@@ -85,7 +85,7 @@ static void wipe_free(void *p, size_t len)
 
 /* ---- the pieces ---- */
 
-int secret_session_hkdf_sha256(unsigned char *out, size_t out_len, const void *ikm,
+int ca_secret_session_hkdf_sha256(unsigned char *out, size_t out_len, const void *ikm,
 	size_t ikm_len, const void *salt, size_t salt_len, const void *info, size_t info_len)
 {
 	static const unsigned char zeros[SHA256_BYTES];
@@ -139,7 +139,7 @@ out:
 	return error;
 }
 
-int secret_session_pkcs7_unpad(size_t *out_len, const unsigned char *buf, size_t len)
+int ca_secret_session_pkcs7_unpad(size_t *out_len, const unsigned char *buf, size_t len)
 {
 	unsigned char pad, bad = 0;
 	size_t i;
@@ -162,7 +162,7 @@ int secret_session_pkcs7_unpad(size_t *out_len, const unsigned char *buf, size_t
 
 /* ---- the session ---- */
 
-void secret_session_free(struct secret_session *s)
+void ca_secret_session_free(struct secret_session *s)
 {
 	if (!s)
 		return;
@@ -172,7 +172,7 @@ void secret_session_free(struct secret_session *s)
 	g_free(s);
 }
 
-int secret_session_new(struct secret_session **out, unsigned char *pub, size_t *pub_len)
+int ca_secret_session_new(struct secret_session **out, unsigned char *pub, size_t *pub_len)
 {
 	struct secret_session *s;
 	gcry_mpi_t g = NULL, y = NULL;
@@ -201,7 +201,7 @@ out:
 	gcry_mpi_release(g);
 	gcry_mpi_release(y);
 	if (error) {
-		secret_session_free(s);
+		ca_secret_session_free(s);
 		return error;
 	}
 	*pub_len = n;
@@ -209,7 +209,7 @@ out:
 	return 0;
 }
 
-int secret_session_agree(struct secret_session *s, const unsigned char *peer, size_t peer_len)
+int ca_secret_session_agree(struct secret_session *s, const unsigned char *peer, size_t peer_len)
 {
 	gcry_mpi_t y = NULL, limit = NULL, k = NULL;
 	unsigned char *shared = NULL;
@@ -249,7 +249,7 @@ int secret_session_agree(struct secret_session *s, const unsigned char *peer, si
 		memmove(shared + SECRET_SESSION_PRIME_BYTES - n, shared, n);
 		memset(shared, 0, SECRET_SESSION_PRIME_BYTES - n);
 	}
-	error = secret_session_hkdf_sha256(s->key, SECRET_SESSION_KEY_BYTES, shared,
+	error = ca_secret_session_hkdf_sha256(s->key, SECRET_SESSION_KEY_BYTES, shared,
 		SECRET_SESSION_PRIME_BYTES, NULL, 0, NULL, 0);
 out:
 	if (error) {
@@ -283,7 +283,7 @@ static int cipher_open(gcry_cipher_hd_t *out, struct secret_session *s, const un
 	return 0;
 }
 
-int secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
+int ca_secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
 	const unsigned char *iv, size_t iv_len, const unsigned char *ct, size_t ct_len)
 {
 	gcry_cipher_hd_t h = NULL;
@@ -314,13 +314,13 @@ int secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_s
 		error = ca_error(CA_EKEYRING, "libgcrypt cannot decrypt the secret");
 		goto out;
 	}
-	if ((error = secret_session_pkcs7_unpad(&len, plain, ct_len)))
+	if ((error = ca_secret_session_pkcs7_unpad(&len, plain, ct_len)))
 		goto out;
 	memset(plain + len, 0, ct_len - len);
 out:
 	gcry_cipher_close(h);
 	if (error) {
-		secret_session_plain_free(plain, ct_len);
+		ca_secret_session_plain_free(plain, ct_len);
 		return error;
 	}
 	*out = plain;
@@ -328,7 +328,7 @@ out:
 	return 0;
 }
 
-int secret_session_encrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
+int ca_secret_session_encrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
 	const unsigned char *iv, const unsigned char *plain, size_t plain_len)
 {
 	gcry_cipher_hd_t h = NULL;
@@ -356,7 +356,7 @@ int secret_session_encrypt(unsigned char **out, size_t *out_len, struct secret_s
 	return 0;
 }
 
-void secret_session_plain_free(unsigned char *plain, size_t len)
+void ca_secret_session_plain_free(unsigned char *plain, size_t len)
 {
 	wipe_free(plain, len);
 }

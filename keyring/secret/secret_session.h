@@ -32,14 +32,14 @@ struct secret_session;
  * long) our public value, big-endian without leading zeros, and pub_len
  * its length. CA_EKEYRING when libgcrypt cannot be used.
  */
-int secret_session_new(struct secret_session **out, unsigned char *pub, size_t *pub_len);
+int ca_secret_session_new(struct secret_session **out, unsigned char *pub, size_t *pub_len);
 
 /*
  * Derives the AES key from the server's public value (big-endian, at most
  * SECRET_SESSION_PRIME_BYTES long, 1 < y < p - 1), then wipes the private
  * exponent. CA_EKEYRING with a message when the value is not acceptable.
  */
-int secret_session_agree(struct secret_session *s, const unsigned char *peer, size_t peer_len);
+int ca_secret_session_agree(struct secret_session *s, const unsigned char *peer, size_t peer_len);
 
 /*
  * Decrypts a secret: iv must be SECRET_SESSION_BLOCK bytes, the ciphertext
@@ -48,23 +48,23 @@ int secret_session_agree(struct secret_session *s, const unsigned char *peer, si
  * plaintext in secure memory (free it with secret_session_plain_free) and
  * out_len its length; CA_EKEYRING with a message otherwise.
  */
-int secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
+int ca_secret_session_decrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
 	const unsigned char *iv, size_t iv_len, const unsigned char *ct, size_t ct_len);
 
 /* Encrypts with PKCS#7 padding, as the server does (for the unit tests). */
-int secret_session_encrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
+int ca_secret_session_encrypt(unsigned char **out, size_t *out_len, struct secret_session *s,
 	const unsigned char *iv, const unsigned char *plain, size_t plain_len);
 
 /* Wipes and frees a plaintext from secret_session_decrypt; NULL is fine. */
-void secret_session_plain_free(unsigned char *plain, size_t len);
+void ca_secret_session_plain_free(unsigned char *plain, size_t len);
 
 /* Wipes and frees the session; NULL is fine. */
-void secret_session_free(struct secret_session *s);
+void ca_secret_session_free(struct secret_session *s);
 
 /* ---- the pieces, for the unit tests ---- */
 
 /* HKDF-SHA256 (RFC 5869); salt NULL is an empty salt. 0, or CA_EKEYRING. */
-int secret_session_hkdf_sha256(unsigned char *out, size_t out_len, const void *ikm,
+int ca_secret_session_hkdf_sha256(unsigned char *out, size_t out_len, const void *ikm,
 	size_t ikm_len, const void *salt, size_t salt_len, const void *info, size_t info_len);
 
 /*
@@ -72,6 +72,6 @@ int secret_session_hkdf_sha256(unsigned char *out, size_t out_len, const void *i
  * *out_len: 0, or CA_EKEYRING with a message when len is not a non-empty
  * multiple of the block or the padding is not 1..16 copies of its length.
  */
-int secret_session_pkcs7_unpad(size_t *out_len, const unsigned char *buf, size_t len);
+int ca_secret_session_pkcs7_unpad(size_t *out_len, const unsigned char *buf, size_t len);
 
 #endif

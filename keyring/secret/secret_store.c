@@ -335,7 +335,7 @@ static GHashTable *token_identity(const struct ca_config *id)
 	return attrs;
 }
 
-GHashTable *secret_store_token_identity(const struct ca_config *id)
+GHashTable *ca_secret_store_token_identity(const struct ca_config *id)
 {
 	return token_identity(id);
 }
@@ -551,7 +551,7 @@ static char *token_secret_json(const struct ca_config *id, const struct ca_token
 	char *json = NULL;
 
 	ca_mem_init_json();
-	if (m2m && store_fp_new(&fp, id->client_secret))
+	if (m2m && ca_store_fp_new(&fp, id->client_secret))
 		return NULL;
 	if (!(root = cJSON_CreateObject())) {
 		ca_error(CA_ERR, "out of memory");
@@ -585,7 +585,7 @@ static const char *json_str(const cJSON *root, const char *name)
  * client secret is not the one the token was stored for. Shared with the
  * fast path (secret_fast.c).
  */
-int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
+int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
 	GHashTable *attrs, const struct ca_config *id)
 {
 	const char *access, *api, *refresh, *account;
@@ -602,7 +602,7 @@ int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
 	if (!access || strpbrk(access, "\r\n") || !cJSON_IsNumber(exp) ||
 	    ca_time_from_double(&tok.expiration, exp->valuedouble))
 		goto out;
-	if (id && id->mode == CA_MODE_M2M && !store_fp_matches(json_str(root, "secret_salt"),
+	if (id && id->mode == CA_MODE_M2M && !ca_store_fp_matches(json_str(root, "secret_salt"),
 	    json_str(root, "secret_hmac"), id->client_secret)) {
 		error = CA_ENOTFOUND;
 		goto out;
@@ -644,7 +644,7 @@ static int token_from_item(struct ca_token *out, SecretItem *item, const struct 
 
 	if (value) {
 		data = secret_value_get(value, &len);
-		error = secret_store_token_parse(out, data, len, attrs, id);
+		error = ca_secret_store_token_parse(out, data, len, attrs, id);
 		secret_value_unref(value);
 	}
 	if (attrs)
@@ -926,7 +926,7 @@ out:
 	if (attrs)
 		g_hash_table_unref(attrs);
 	if (error)
-		cred_clear(out);
+		ca_cred_clear(out);
 	return error;
 }
 
@@ -1111,7 +1111,7 @@ static const struct store_ops secret_store_ops = {
 	.free = ss_free,
 };
 
-int secret_store_open(struct store **out, const struct ca_config *cfg)
+int ca_secret_store_open(struct store **out, const struct ca_config *cfg)
 {
 	struct secret_store *ss = NULL;
 	SecretCollection *coll = NULL;
@@ -1122,7 +1122,7 @@ int secret_store_open(struct store **out, const struct ca_config *cfg)
 	const char *algorithms;
 	int error;
 
-	if (!store_session_bus_present())
+	if (!ca_store_session_bus_present())
 		return ca_error(CA_EKEYRING,
 			"no session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service");
 	quiet_libsecret();

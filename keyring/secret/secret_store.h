@@ -27,7 +27,7 @@ struct store;
  * (when no unlock prompt may be shown) the default collection is locked
  * or missing.
  */
-int secret_store_open(struct store **out, const struct ca_config *cfg);
+int ca_secret_store_open(struct store **out, const struct ca_config *cfg);
 
 /*
  * The same store behind the fast path for token reads (secret_fast.c):
@@ -36,17 +36,17 @@ int secret_store_open(struct store **out, const struct ca_config *cfg);
  * session and the search a read of cfg's token will want), and
  * secret_store_open otherwise.
  */
-int secret_fast_open(struct store **out, const struct ca_config *cfg);
+int ca_secret_fast_open(struct store **out, const struct ca_config *cfg);
 
 /* The attributes naming a token's identity (a new table; unref it). */
-GHashTable *secret_store_token_identity(const struct ca_config *id);
+GHashTable *ca_secret_store_token_identity(const struct ca_config *id);
 
 /*
  * A token from an item's secret (JSON) and attributes; CA_EINVAL if not
  * ours, CA_ENOTFOUND when id (may be NULL: no check) is an M2M identity
  * and the item was stored for another client secret.
  */
-int secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
+int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
 	GHashTable *attrs, const struct ca_config *id);
 
 #endif

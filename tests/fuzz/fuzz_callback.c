@@ -21,7 +21,7 @@ static void parse(const uint8_t *data, size_t size, const struct callback_paths 
 	struct callback_result r;
 	size_t i;
 
-	if (callback_parse_request(&r, (const char *)data, size, paths) != 0)
+	if (ca_callback_parse_request(&r, (const char *)data, size, paths) != 0)
 		abort();
 	if (r.ncookies > CALLBACK_MAX_COOKIES || (!paths->cookie_name && r.ncookies))
 		abort();
@@ -52,7 +52,7 @@ static void parse(const uint8_t *data, size_t size, const struct callback_paths 
 	default:
 		abort();
 	}
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void proc_net(const uint8_t *data, size_t size)
@@ -70,9 +70,9 @@ static void proc_net(const uint8_t *data, size_t size)
 	peer6.sin6_port = htons(0xD431);
 	self6.sin6_addr = in6addr_loopback;
 	self6.sin6_port = htons(10000);
-	(void)peer_parse_proc_net(&uid, &inode, (const char *)data, size,
+	(void)ca_peer_parse_proc_net(&uid, &inode, (const char *)data, size,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self);
-	(void)peer_parse_proc_net(&uid, &inode, (const char *)data, size,
+	(void)ca_peer_parse_proc_net(&uid, &inode, (const char *)data, size,
 		(struct sockaddr *)&peer6, (struct sockaddr *)&self6);
 }
 
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uri = ca_strndup((const char *)data, size);
 	if (!uri)
 		return 0;
-	if (callback_parse_redirect_uri(&host, &port, &path, uri) == 0) {
+	if (ca_callback_parse_redirect_uri(&host, &port, &path, uri) == 0) {
 		if (!host || !path || path[0] != '/' || port == 0 || port > 65535)
 			abort();
 		ca_free(host);

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *url = NULL;
 	int rc;
 
-	rc = discover_parse_config_yaml(&url, (const char *)data, size);
+	rc = ca_discover_parse_config_yaml(&url, (const char *)data, size);
 	if (rc == 0) {
 		if (!url || !ca_url_allowed(url) || strpbrk(url, " \t\r\n?#"))
 			abort();
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	url = NULL;
-	rc = discover_parse_accounts(&url, (const char *)data, size);
+	rc = ca_discover_parse_accounts(&url, (const char *)data, size);
 	if (rc == 0) {
 		if (!url || !url[0] || strpbrk(url, "/?#@ \t\r\n"))
 			abort();

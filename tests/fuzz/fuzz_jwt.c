@@ -99,7 +99,7 @@ static int matches(const char *file, const struct ca_config *id)
 	int rc;
 
 	ca_token_init(&tok);
-	rc = file_store_token_parse(&tok, file, strlen(file), id);
+	rc = ca_file_store_token_parse(&tok, file, strlen(file), id);
 	ca_token_clear(&tok);
 	return rc == 0;
 }

@@ -4,7 +4,7 @@
  * Besides "no crash, no leak", checks what the codec promises: no value
  * holds a line feed; proto_write accepts exactly the keys and values
  * util/text.h calls printable, and proto_msg_check_printable agrees with
- * it; a parsed message written back with proto_write (when every value
+ * it; a parsed message written back with ca_proto_write (when every value
  * can be written) parses to the same attributes; the terminal escaper
  * (ca_text_escape, ca_text_put_line) never lets an unsafe character
  * through and leaves printable text as it is.
@@ -69,7 +69,7 @@ static void check_writer(const struct proto_msg *msg)
 		const char *k = msg->attrs[i].key, *v = msg->attrs[i].value;
 		size_t klen = strlen(k);
 
-		rc = proto_write(out, k, v);
+		rc = ca_proto_write(out, k, v);
 		if ((rc == 0) != writable(k, v))
 			abort();
 		if (!(klen >= 2 && !strcmp(k + klen - 2, "[]")) &&
@@ -79,7 +79,7 @@ static void check_writer(const struct proto_msg *msg)
 		check_escaper(v);
 	}
 	fclose(out);
-	if ((proto_msg_check_printable(msg) == 0) != all_scalars_ok)
+	if ((ca_proto_msg_check_printable(msg) == 0) != all_scalars_ok)
 		abort();
 	/* nothing unsafe ever reached the output */
 	for (i = 0; i < len; i++)
@@ -102,7 +102,7 @@ static void roundtrip(const struct proto_msg *msg)
 	if (!out)
 		return;
 	for (i = 0; i < msg->count; i++) {
-		if (proto_write(out, msg->attrs[i].key, msg->attrs[i].value) != 0) {
+		if (ca_proto_write(out, msg->attrs[i].key, msg->attrs[i].value) != 0) {
 			/* a control character in a key or value: refused by design */
 			fclose(out);
 			free(text);
@@ -111,8 +111,8 @@ static void roundtrip(const struct proto_msg *msg)
 	}
 	fclose(out);
 
-	proto_msg_init(&again);
-	if (proto_parse(&again, text, len) != 0)
+	ca_proto_msg_init(&again);
+	if (ca_proto_parse(&again, text, len) != 0)
 		abort();
 	if (again.count != msg->count)
 		abort();
@@ -120,7 +120,7 @@ static void roundtrip(const struct proto_msg *msg)
 		if (strcmp(again.attrs[i].key, msg->attrs[i].key) ||
 		    strcmp(again.attrs[i].value, msg->attrs[i].value))
 			abort();
-	proto_msg_clear(&again);
+	ca_proto_msg_clear(&again);
 	ca_wipe(text, len);
 	free(text);
 }
@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_msg msg;
 	size_t i;
 
-	proto_msg_init(&msg);
-	if (proto_parse(&msg, (const char *)data, size) == 0) {
+	ca_proto_msg_init(&msg);
+	if (ca_proto_parse(&msg, (const char *)data, size) == 0) {
 		for (i = 0; i < msg.count; i++) {
 			if (!msg.attrs[i].key || !msg.attrs[i].value || !msg.attrs[i].key[0])
 				abort();
@@ -141,18 +141,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* always expanded */
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-			(void)proto_get(&msg, keys[i]);
-			(void)proto_get_bool(&msg, keys[i], 1);
+			(void)ca_proto_get(&msg, keys[i]);
+			(void)ca_proto_get_bool(&msg, keys[i], 1);
 		}
-		(void)proto_list_has(&msg, "capability[]", "authtype");
-		(void)proto_list_has(&msg, "capability[]", "state");
+		(void)ca_proto_list_has(&msg, "capability[]", "authtype");
+		(void)ca_proto_list_has(&msg, "capability[]", "state");
 		check_writer(&msg);
 		roundtrip(&msg);
 		/* the setters on a message of arbitrary shape */
-		(void)proto_set_default(&msg, "protocol", "https");
-		(void)proto_set(&msg, "password", NULL);
-		(void)proto_set(&msg, "host", "example.com");
+		(void)ca_proto_set_default(&msg, "protocol", "https");
+		(void)ca_proto_set(&msg, "password", NULL);
+		(void)ca_proto_set(&msg, "host", "example.com");
 	}
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	return 0;
 }

@@ -47,10 +47,10 @@ static void check_roundtrip(const struct ca_token *tok)
 	identity_m2m(&id);
 	ca_free(id.api_base_url);
 	id.api_base_url = ca_strdup(tok->api_base_url);
-	json = file_store_token_json(&id, tok);
+	json = ca_file_store_token_json(&id, tok);
 	if (json) {
 		ca_token_init(&again);
-		if (file_store_token_parse(&again, json, strlen(json), &id) != 0)
+		if (ca_file_store_token_parse(&again, json, strlen(json), &id) != 0)
 			abort();
 		if (strcmp(again.access_token, tok->access_token) ||
 		    strcmp(again.api_base_url, tok->api_base_url) ||
@@ -69,16 +69,16 @@ static void check_keyring(const char *json, size_t size, const struct ca_config 
 	GHashTable *attrs;
 
 	ca_token_init(&tok);
-	if (secret_store_token_parse(&tok, json, size, NULL, NULL) == 0) {
+	if (ca_secret_store_token_parse(&tok, json, size, NULL, NULL) == 0) {
 		if (!tok.access_token || strpbrk(tok.access_token, "\r\n"))
 			abort();
 		(void)ca_token_valid(&tok, 1700000000, 300);
 	}
 	ca_token_clear(&tok);
-	attrs = secret_store_token_identity(id);
+	attrs = ca_secret_store_token_identity(id);
 	if (attrs) {
 		/* With id: only a token stored for id's client secret. */
-		(void)secret_store_token_parse(&tok, json, size, attrs, id);
+		(void)ca_secret_store_token_parse(&tok, json, size, attrs, id);
 		ca_token_clear(&tok);
 		g_hash_table_unref(attrs);
 	}
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc, with;
 
 	ca_token_init(&tok);
-	rc = file_store_token_parse(&tok, json, size, NULL);
+	rc = ca_file_store_token_parse(&tok, json, size, NULL);
 	if (rc == 0) {
 		if (!tok.access_token || !tok.access_token[0] || !tok.api_base_url ||
 		    strpbrk(tok.access_token, "\r\n"))
@@ -106,14 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ca_token_clear(&tok);
 
 	identity_m2m(&id);
-	(void)file_store_token_parse(&tok, json, size, &id);
+	(void)ca_file_store_token_parse(&tok, json, size, &id);
 	ca_token_clear(&tok);
 	check_keyring(json, size, &id);
 	ca_config_clear(&id);
 
 	for (with = 0; with < 2; with++) {
 		identity_oauth(&id, with);
-		(void)file_store_token_parse(&tok, json, size, &id);
+		(void)ca_file_store_token_parse(&tok, json, size, &id);
 		ca_token_clear(&tok);
 		ca_config_clear(&id);
 	}

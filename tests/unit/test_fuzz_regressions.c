@@ -32,14 +32,14 @@ static void expiration_out_of_range(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(files) / sizeof(*files); i++) {
 		ca_token_init(&tok);
-		assert_int_equal(CA_EINVAL, file_store_token_parse(&tok, files[i], strlen(files[i]), NULL));
+		assert_int_equal(CA_EINVAL, ca_file_store_token_parse(&tok, files[i], strlen(files[i]), NULL));
 		assert_null(tok.access_token);
-		assert_int_equal(CA_EINVAL, secret_store_token_parse(&tok, files[i], strlen(files[i]), NULL, NULL));
+		assert_int_equal(CA_EINVAL, ca_secret_store_token_parse(&tok, files[i], strlen(files[i]), NULL, NULL));
 		assert_null(tok.access_token);
 	}
 	/* Real expirations, also the Python reference's fractional ones, still parse. */
 	ca_token_init(&tok);
-	assert_int_equal(0, file_store_token_parse(&tok, python, strlen(python), NULL));
+	assert_int_equal(0, ca_file_store_token_parse(&tok, python, strlen(python), NULL));
 	assert_int_equal(1767225600, tok.expiration);
 	ca_token_clear(&tok);
 }

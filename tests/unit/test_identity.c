@@ -39,14 +39,14 @@ static void hmac_sha256_vectors(void **state)
 
 	(void)state;
 	memset(key, 0x0b, 20);
-	sha256_hmac(mac, key, 20, "Hi There", 8);
+	ca_sha256_hmac(mac, key, 20, "Hi There", 8);
 	hex(out, mac, sizeof(mac));
 	assert_string_equal("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", out);
-	sha256_hmac(mac, "Jefe", 4, "what do ya want for nothing?", 28);
+	ca_sha256_hmac(mac, "Jefe", 4, "what do ya want for nothing?", 28);
 	hex(out, mac, sizeof(mac));
 	assert_string_equal("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", out);
 	memset(key, 0xaa, sizeof(key));
-	sha256_hmac(mac, key, sizeof(key), big, strlen(big));
+	ca_sha256_hmac(mac, key, sizeof(key), big, strlen(big));
 	hex(out, mac, sizeof(mac));
 	assert_string_equal("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", out);
 }
@@ -57,30 +57,30 @@ static void fingerprints(void **state)
 	char bad[STORE_FP_SALT_HEX + 1];
 
 	(void)state;
-	assert_int_equal(0, store_fp_new(&a, "the-secret"));
-	assert_int_equal(0, store_fp_new(&b, "the-secret"));
+	assert_int_equal(0, ca_store_fp_new(&a, "the-secret"));
+	assert_int_equal(0, ca_store_fp_new(&b, "the-secret"));
 	assert_int_equal(STORE_FP_SALT_HEX, strlen(a.salt));
 	assert_int_equal(STORE_FP_HMAC_HEX, strlen(a.hmac));
 	/* Salted: the same secret twice gives two fingerprints. */
 	assert_string_not_equal(a.salt, b.salt);
 	assert_string_not_equal(a.hmac, b.hmac);
 	assert_null(strstr(a.hmac, "the-secret"));
-	assert_true(store_fp_matches(a.salt, a.hmac, "the-secret"));
-	assert_true(store_fp_matches(b.salt, b.hmac, "the-secret"));
-	assert_false(store_fp_matches(a.salt, a.hmac, "the-secreT"));
-	assert_false(store_fp_matches(a.salt, a.hmac, "the-secret "));
-	assert_false(store_fp_matches(a.salt, a.hmac, ""));
-	assert_false(store_fp_matches(a.salt, b.hmac, "the-secret"));
-	assert_false(store_fp_matches(NULL, a.hmac, "the-secret"));
-	assert_false(store_fp_matches(a.salt, NULL, "the-secret"));
-	assert_false(store_fp_matches(a.salt, a.hmac, NULL));
-	assert_false(store_fp_matches("", "", "the-secret"));
+	assert_true(ca_store_fp_matches(a.salt, a.hmac, "the-secret"));
+	assert_true(ca_store_fp_matches(b.salt, b.hmac, "the-secret"));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, "the-secreT"));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, "the-secret "));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, ""));
+	assert_false(ca_store_fp_matches(a.salt, b.hmac, "the-secret"));
+	assert_false(ca_store_fp_matches(NULL, a.hmac, "the-secret"));
+	assert_false(ca_store_fp_matches(a.salt, NULL, "the-secret"));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, NULL));
+	assert_false(ca_store_fp_matches("", "", "the-secret"));
 	/* A salt that is not exactly 32 lower-case hex digits. */
 	memcpy(bad, a.salt, sizeof(bad));
 	bad[0] = 'G';
-	assert_false(store_fp_matches(bad, a.hmac, "the-secret"));
-	assert_false(store_fp_matches("00", a.hmac, "the-secret"));
-	assert_int_not_equal(0, store_fp_new(&a, NULL));
+	assert_false(ca_store_fp_matches(bad, a.hmac, "the-secret"));
+	assert_false(ca_store_fp_matches("00", a.hmac, "the-secret"));
+	assert_int_not_equal(0, ca_store_fp_new(&a, NULL));
 }
 
 /* A JWT with these claims (JSON text), unsigned; ca_free it. */
@@ -203,7 +203,7 @@ static int reference_serves(const char *claims, const struct ca_config *id)
 		"\"access_token\": \"%s\", \"expiration\": 1800000000}", t);
 	ca_free(t);
 	ca_token_init(&tok);
-	rc = file_store_token_parse(&tok, file, strlen(file), id);
+	rc = ca_file_store_token_parse(&tok, file, strlen(file), id);
 	ca_token_clear(&tok);
 	assert_true(rc == 0 || rc == CA_ENOTFOUND);
 	return rc == 0;
@@ -281,17 +281,17 @@ static void our_files_need_the_secret(void **state)
 	tok.access_token = ca_strdup("opaque-but-ours");
 	tok.api_base_url = ca_strdup("https://x.api.carto.com");
 	tok.expiration = 1800000000;
-	json = file_store_token_json(&a, &tok);
+	json = ca_file_store_token_json(&a, &tok);
 	assert_non_null(json);
 	assert_null(strstr(json, "secret-a"));
 	assert_non_null(strstr(json, "\"secret_hmac\""));
 	ca_token_init(&back);
-	assert_int_equal(0, file_store_token_parse(&back, json, strlen(json), &a));
+	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), &a));
 	ca_token_clear(&back);
-	assert_int_equal(CA_ENOTFOUND, file_store_token_parse(&back, json, strlen(json), &wrong));
-	assert_int_equal(CA_ENOTFOUND, file_store_token_parse(&back, json, strlen(json), &none));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &wrong));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &none));
 	/* Without an identity (status, listing) it still reads. */
-	assert_int_equal(0, file_store_token_parse(&back, json, strlen(json), NULL));
+	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), NULL));
 	ca_token_clear(&back);
 	ca_free(json);
 	ca_token_clear(&tok);
@@ -310,22 +310,22 @@ static void keyring_items_need_the_secret(void **state)
 	(void)state;
 	m2m_id(&a, "client-a", "secret-a");
 	m2m_id(&wrong, "client-a", "secret-b");
-	assert_int_equal(0, store_fp_new(&fp, "secret-a"));
+	assert_int_equal(0, ca_store_fp_new(&fp, "secret-a"));
 	snprintf(secret, sizeof(secret), "{\"access_token\":\"t\",\"expiration\":1800000000,"
 		"\"secret_salt\":\"%s\",\"secret_hmac\":\"%s\"}", fp.salt, fp.hmac);
 	ca_token_init(&back);
-	assert_int_equal(0, secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
+	assert_int_equal(0, ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
 	assert_string_equal("t", back.access_token);
 	ca_token_clear(&back);
 	assert_int_equal(CA_ENOTFOUND,
-		secret_store_token_parse(&back, secret, strlen(secret), NULL, &wrong));
+		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &wrong));
 	assert_null(back.access_token);
-	assert_int_equal(0, secret_store_token_parse(&back, secret, strlen(secret), NULL, NULL));
+	assert_int_equal(0, ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, NULL));
 	ca_token_clear(&back);
 	/* An item stored without a fingerprint (an older helper): renewed. */
 	snprintf(secret, sizeof(secret), "{\"access_token\":\"t\",\"expiration\":1}");
 	assert_int_equal(CA_ENOTFOUND,
-		secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
+		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
 	ca_config_clear(&a);
 	ca_config_clear(&wrong);
 }

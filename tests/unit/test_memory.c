@@ -175,8 +175,8 @@ static void curl_allocates_through_it(void **state)
 	 * port is out of range, so the URL is refused at once: no network.
 	 */
 	window_start();
-	assert_int_equal(CA_EINVAL, http_perform(&res, &req));
-	http_response_clear(&res);
+	assert_int_equal(CA_EINVAL, ca_http_perform(&res, &req));
+	ca_http_response_clear(&res);
 	/* libcurl's URL API, which checks each request URL, allocates through it. */
 	u = curl_url();
 	assert_non_null(u);

@@ -46,7 +46,7 @@ static void check_sha(const char *msg, size_t len, const char *want)
 	unsigned char d[SHA256_DIGEST_LEN];
 	char h[2 * SHA256_DIGEST_LEN + 1];
 
-	sha256(d, msg, len);
+	ca_sha256(d, msg, len);
 	hex(h, d, sizeof(d));
 	assert_string_equal(h, want);
 }
@@ -74,10 +74,10 @@ static void test_sha256_million_a(void **state)
 
 	(void)state;
 	memset(block, 'a', sizeof(block));
-	sha256_init(&ctx);
+	ca_sha256_init(&ctx);
 	for (i = 0; i < 1000; i++)
-		sha256_update(&ctx, block, sizeof(block));
-	sha256_final(&ctx, d);
+		ca_sha256_update(&ctx, block, sizeof(block));
+	ca_sha256_final(&ctx, d);
 	hex(h, d, sizeof(d));
 	assert_string_equal(h,
 		"cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
@@ -93,14 +93,14 @@ static void test_sha256_incremental(void **state)
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)(i * 7 + 3);
 	for (len = 0; len <= sizeof(buf); len++) {
-		sha256(one, buf, len);
+		ca_sha256(one, buf, len);
 		for (step = 1; step <= 65; step += 16) {
 			struct sha256_ctx ctx;
 
-			sha256_init(&ctx);
+			ca_sha256_init(&ctx);
 			for (i = 0; i < len; i += step)
-				sha256_update(&ctx, buf + i, len - i < step ? len - i : step);
-			sha256_final(&ctx, inc);
+				ca_sha256_update(&ctx, buf + i, len - i < step ? len - i : step);
+			ca_sha256_final(&ctx, inc);
 			assert_memory_equal(one, inc, sizeof(one));
 		}
 	}
@@ -167,8 +167,8 @@ static void test_pkce_verifier(void **state)
 	char *a = NULL, *b = NULL;
 
 	(void)state;
-	assert_int_equal(oauth_pkce_verifier(&a), 0);
-	assert_int_equal(oauth_pkce_verifier(&b), 0);
+	assert_int_equal(ca_oauth_pkce_verifier(&a), 0);
+	assert_int_equal(ca_oauth_pkce_verifier(&b), 0);
 	assert_in_range(strlen(a), 43, 128);
 	assert_true(all_unreserved(a));
 	assert_true(all_unreserved(b));
@@ -183,7 +183,7 @@ static void test_pkce_challenge_rfc7636(void **state)
 
 	(void)state;
 	/* RFC 7636 appendix B */
-	assert_int_equal(oauth_pkce_challenge(&c,
+	assert_int_equal(ca_oauth_pkce_challenge(&c,
 		"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), 0);
 	assert_string_equal(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 	ca_free(c);
@@ -194,8 +194,8 @@ static void test_random_state(void **state)
 	char *a = NULL, *b = NULL;
 
 	(void)state;
-	assert_int_equal(oauth_random_state(&a), 0);
-	assert_int_equal(oauth_random_state(&b), 0);
+	assert_int_equal(ca_oauth_random_state(&a), 0);
+	assert_int_equal(ca_oauth_random_state(&b), 0);
 	assert_true(strlen(a) >= 22); /* at least 128 bits */
 	assert_true(all_unreserved(a));
 	assert_string_not_equal(a, b);
@@ -225,7 +225,7 @@ static void test_authorize_url(void **state)
 
 	(void)state;
 	test_config(&cfg, "acme corp", "offline_access");
-	assert_int_equal(oauth_authorize_url(&url, &cfg, "http://localhost:10000/callback/",
+	assert_int_equal(ca_oauth_authorize_url(&url, &cfg, "http://localhost:10000/callback/",
 		"CHALLENGE", "STATE"), 0);
 	assert_string_equal(url, "https://auth.example.com/authorize?client_id=client-1"
 		"&response_type=code&audience=carto-cloud-native-api"
@@ -237,7 +237,7 @@ static void test_authorize_url(void **state)
 
 	/* no scope, no organization */
 	test_config(&cfg, NULL, "");
-	assert_int_equal(oauth_authorize_url(&url, &cfg, CA_PASTE_REDIRECT_URI, "C", "S"), 0);
+	assert_int_equal(ca_oauth_authorize_url(&url, &cfg, CA_PASTE_REDIRECT_URI, "C", "S"), 0);
 	assert_null(strstr(url, "scope="));
 	assert_null(strstr(url, "organization="));
 	assert_non_null(strstr(url, "redirect_uri=https%3A%2F%2Fapp.carto.com%2Fauth%2Ftoken&"));
@@ -256,28 +256,28 @@ static void test_callback_good(void **state)
 	struct callback_result r;
 
 	(void)state;
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=abc-123&state=xyz HTTP/1.1\r\nHost: localhost\r\n\r\n"),
 		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_string_equal(r.code, "abc-123");
 	assert_string_equal(r.state, "xyz");
 	assert_null(r.error);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 
 	/* the trailing slash may differ; extra parameters are ignored */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback?foo=1&state=s&code=c HTTP/1.0\n\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_string_equal(r.code, "c");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 
 	/* absolute-form target */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET http://localhost:10000/callback/?code=c&state=s HTTP/1.1\r\n\r\n"),
 		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_callback_other_paths(void **state)
@@ -285,22 +285,22 @@ static void test_callback_other_paths(void **state)
 	struct callback_result r;
 
 	(void)state;
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /favicon.ico HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callbackx/?code=c&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET / HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"POST /callback/?code=c&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_METHOD);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_callback_error(void **state)
@@ -308,20 +308,20 @@ static void test_callback_error(void **state)
 	struct callback_result r;
 
 	(void)state;
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?error=access_denied&error_description=User%20cancelled"
 		"&state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_ERROR);
 	assert_string_equal(r.error, "access_denied");
 	assert_string_equal(r.error_description, "User cancelled");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 
 	/* '+' is a space too */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?error=e&error_description=a+b&state=s HTTP/1.1\r\n\r\n"),
 		&PATHS), 0);
 	assert_string_equal(r.error_description, "a b");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_callback_missing_and_encoded(void **state)
@@ -330,31 +330,31 @@ static void test_callback_missing_and_encoded(void **state)
 
 	(void)state;
 	/* no state: the parser reports it absent, the server refuses it */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=c HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_null(r.state);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* neither code nor error */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?state=s HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_INCOMPLETE);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/ HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_INCOMPLETE);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* percent-encoding */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=a%2Fb%3D&state=%7Ex HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_string_equal(r.code, "a/b=");
 	assert_string_equal(r.state, "~x");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* a fragment is not part of the query */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=c&state=s#frag HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_string_equal(r.state, "s");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_callback_garbage(void **state)
@@ -381,17 +381,17 @@ static void test_callback_garbage(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(callback_parse_request(&r, bad[i], strlen(bad[i]),
+		assert_int_equal(ca_callback_parse_request(&r, bad[i], strlen(bad[i]),
 			&PATHS), 0);
 		if (r.kind != CALLBACK_BAD_REQUEST)
 			fail_msg("accepted: %s", bad[i]);
 		assert_null(r.code);
-		callback_result_clear(&r);
+		ca_callback_result_clear(&r);
 	}
-	assert_int_equal(callback_parse_request(&r, with_nul, sizeof(with_nul) - 1,
+	assert_int_equal(ca_callback_parse_request(&r, with_nul, sizeof(with_nul) - 1,
 		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_REQUEST);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_callback_start_and_cookies(void **state)
@@ -404,32 +404,32 @@ static void test_callback_start_and_cookies(void **state)
 
 	(void)state;
 	/* the start page, whatever its query; its cookies are read too */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /start/n0nce HTTP/1.1\r\nHost: localhost\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_START);
 	assert_int_equal(r.ncookies, 0);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /start/n0nce/?x=1 HTTP/1.1\r\nCookie: carto_auth_1=old\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_START);
 	assert_int_equal(r.ncookies, 1);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* another nonce, or none: not the start page */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /start/other HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /start/ HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-	callback_result_clear(&r);
-	assert_int_equal(callback_parse_request(&r, REQ(
+	ca_callback_result_clear(&r);
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"POST /start/n0nce HTTP/1.1\r\n\r\n"), &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_METHOD);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 
 	/* the callback's cookies: every value of ours, trimmed, in order */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=c&state=s HTTP/1.1\r\n"
 		"Host: localhost:1\r\n"
 		"cookie:  other=1; carto_auth_1=v1 ;carto_auth_10=x\r\n"
@@ -441,44 +441,44 @@ static void test_callback_start_and_cookies(void **state)
 	assert_int_equal(r.ncookies, 2);
 	assert_string_equal(r.cookies[0], "v1");
 	assert_string_equal(r.cookies[1], "v2");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* an empty value, and no cookie name asked for */
-	assert_int_equal(callback_parse_request(&r, REQ(
+	assert_int_equal(ca_callback_parse_request(&r, REQ(
 		"GET /callback/?code=c HTTP/1.1\nCookie: carto_auth_1=\n\n"), &PATHS), 0);
 	assert_int_equal(r.ncookies, 1);
 	assert_string_equal(r.cookies[0], "");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	{
 		const struct callback_paths bare = { "/callback/", NULL, NULL };
 
-		assert_int_equal(callback_parse_request(&r, REQ(
+		assert_int_equal(ca_callback_parse_request(&r, REQ(
 			"GET /callback/?code=c HTTP/1.1\r\nCookie: carto_auth_1=v\r\n\r\n"),
 			&bare), 0);
 		assert_int_equal(r.kind, CALLBACK_CODE);
 		assert_int_equal(r.ncookies, 0);
-		callback_result_clear(&r);
-		assert_int_equal(callback_parse_request(&r, REQ(
+		ca_callback_result_clear(&r);
+		assert_int_equal(ca_callback_parse_request(&r, REQ(
 			"GET /start/n0nce HTTP/1.1\r\n\r\n"), &bare), 0);
 		assert_int_equal(r.kind, CALLBACK_NOT_FOUND);
-		callback_result_clear(&r);
+		ca_callback_result_clear(&r);
 	}
 	/* a NUL in a Cookie header: refused */
-	assert_int_equal(callback_parse_request(&r, nul_cookie, sizeof(nul_cookie) - 1,
+	assert_int_equal(ca_callback_parse_request(&r, nul_cookie, sizeof(nul_cookie) - 1,
 		&PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_BAD_REQUEST);
 	assert_null(r.code);
 	assert_int_equal(r.ncookies, 0);
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 	/* more values than kept: the first ones count, the rest are ignored */
 	n = snprintf(many, sizeof(many), "GET /callback/?code=c HTTP/1.1\r\nCookie: ");
 	for (i = 0; i < CALLBACK_MAX_COOKIES + 4; i++)
 		n += snprintf(many + n, sizeof(many) - (size_t)n, "carto_auth_1=%d; ", i);
 	n += snprintf(many + n, sizeof(many) - (size_t)n, "\r\n\r\n");
-	assert_int_equal(callback_parse_request(&r, many, (size_t)n, &PATHS), 0);
+	assert_int_equal(ca_callback_parse_request(&r, many, (size_t)n, &PATHS), 0);
 	assert_int_equal(r.kind, CALLBACK_CODE);
 	assert_int_equal(r.ncookies, CALLBACK_MAX_COOKIES);
 	assert_string_equal(r.cookies[0], "0");
-	callback_result_clear(&r);
+	ca_callback_result_clear(&r);
 }
 
 static void test_redirect_uri(void **state)
@@ -487,35 +487,35 @@ static void test_redirect_uri(void **state)
 	unsigned port = 0;
 
 	(void)state;
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://localhost:10000/callback/"), 0);
 	assert_string_equal(host, "localhost");
 	assert_int_equal(port, 10000);
 	assert_string_equal(path, "/callback/");
 	ca_free(host);
 	ca_free(path);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://[::1]:8080"), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 8080);
 	assert_string_equal(path, "/");
 	ca_free(host);
 	ca_free(path);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://127.0.0.1/cb?x=1"), 0);
 	assert_int_equal(port, 80);
 	assert_string_equal(path, "/cb");
 	ca_free(host);
 	ca_free(path);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"https://localhost:10000/callback/"), CA_EINVAL);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://example.com:10000/callback/"), CA_EINVAL);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://localhost:0/"), CA_EINVAL);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://localhost:99999/"), CA_EINVAL);
-	assert_int_equal(callback_parse_redirect_uri(&host, &port, &path,
+	assert_int_equal(ca_callback_parse_redirect_uri(&host, &port, &path,
 		"http://localhost:12ab/"), CA_EINVAL);
 }
 
@@ -667,13 +667,13 @@ static void test_callback_server_flow(void **state)
 
 	(void)state;
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		client_script(port, "st4te", &srv);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(callback_server_wait(&srv, &code, &w), 0);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_string_equal(code, "the-code");
 	/* the silent connection did not hold the others up */
@@ -681,7 +681,7 @@ static void test_callback_server_flow(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ca_free(code);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 static void error_script(unsigned port, const struct callback_server *srv)
@@ -708,16 +708,16 @@ static void test_callback_server_error(void **state)
 
 	(void)state;
 	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	pid = fork();
 	if (pid == 0)
 		error_script(port, &srv);
-	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_EREFUSED);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), CA_EREFUSED);
 	assert_string_equal(ca_error_message(), "login failed: access_denied (User cancelled)");
 	assert_null(code);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 /* Browsers resolve localhost to ::1 as well: the server must answer there. */
@@ -760,17 +760,17 @@ static void test_callback_server_ipv6(void **state)
 	if (!have_v6)
 		skip();
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	assert_int_equal(srv.nfds, 2);
 	pid = fork();
 	if (pid == 0)
 		ipv6_script(port, &srv);
-	assert_int_equal(callback_server_wait(&srv, &code, &w), 0);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), 0);
 	assert_string_equal(code, "six");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ca_free(code);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 /* The start page asked for twice (by anyone): the login stops. */
@@ -796,7 +796,7 @@ static void test_callback_server_start_twice(void **state)
 
 	(void)state;
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	/* the start page is on the redirect URI's host and port, with a nonce */
 	snprintf(uri, sizeof(uri), "http://localhost:%u/start/", port);
 	assert_int_equal(strncmp(srv.start_url, uri, strlen(uri)), 0);
@@ -805,14 +805,14 @@ static void test_callback_server_start_twice(void **state)
 	pid = fork();
 	if (pid == 0)
 		twice_script(port, &srv);
-	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), CA_ELOGIN);
 	assert_string_equal(ca_error_message(), "the login page was opened twice; "
 		"someone else may be trying to use this login");
 	assert_true(w.started);
 	assert_null(code);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 /* Another user's request for the start page (a child that became uid 65534). */
@@ -830,7 +830,7 @@ static void test_callback_server_other_user(void **state)
 	if (geteuid() != 0 || !PEER_UID_SUPPORTED)
 		skip();
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	pid = fork();
 	if (pid == 0) {
 		int ok;
@@ -841,13 +841,13 @@ static void test_callback_server_other_user(void **state)
 		ok = client_get(port, srv.start_path, NULL, 0) == 403;
 		_exit(ok ? 0 : 1);
 	}
-	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), CA_ELOGIN);
 	assert_string_equal(ca_error_message(), "the login page was opened by another user "
 		"(uid 65534); someone else may be trying to use this login");
 	assert_false(w.started);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 /* A start URL for [::1], and a cookie per port. */
@@ -869,18 +869,18 @@ static void test_callback_server_start_url_v6(void **state)
 	}
 	close(fd);
 	snprintf(uri, sizeof(uri), "http://[::1]:%u/cb", port);
-	assert_int_equal(callback_server_open(&a, uri), 0);
+	assert_int_equal(ca_callback_server_open(&a, uri), 0);
 	snprintf(want, sizeof(want), "http://[::1]:%u/start/", port);
 	assert_int_equal(strncmp(a.start_url, want, strlen(want)), 0);
 	assert_string_equal(a.cookie_path, "/cb");
 	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/", port2 == port ? port + 1 : port2);
-	assert_int_equal(callback_server_open(&b, uri), 0);
+	assert_int_equal(ca_callback_server_open(&b, uri), 0);
 	assert_string_equal(b.cookie_path, "/");
 	assert_string_not_equal(a.cookie_name, b.cookie_name);
 	assert_string_not_equal(a.cookie, b.cookie);
 	assert_string_not_equal(a.start_path, b.start_path);
-	callback_server_close(&a);
-	callback_server_close(&b);
+	ca_callback_server_close(&a);
+	ca_callback_server_close(&b);
 }
 
 /* --- who is at the other end of a loopback connection --- */
@@ -914,45 +914,45 @@ static void test_peer_proc_net(void **state)
 	/* another user's connection from 127.0.0.2 */
 	peer.sin_addr.s_addr = htonl(0x7f000002);
 	peer.sin_port = htons(0xD431);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
 	assert_int_equal(uid, 65534);
 	assert_int_equal(inode, 22222);
 	/* the user's own */
 	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	peer.sin_port = htons(0xD432);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
 	assert_int_equal(uid, 1000);
 	assert_int_equal(inode, 33333);
 	/* closed (TIME_WAIT): uid 0 and no inode, which peer_uid refuses */
 	peer.sin_port = htons(0xD433);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), 0);
 	assert_int_equal(inode, 0);
 	/* not there; the listener does not match a connection */
 	peer.sin_port = htons(0xD499);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
 	/* the other direction (our own socket) is not the peer's */
 	peer.sin_port = htons(0xD432);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, sizeof(v4) - 1,
 		(struct sockaddr *)&self, (struct sockaddr *)&peer), CA_ENOTFOUND);
 	/* IPv6, and families that do not match */
 	self6.sin6_addr = in6addr_loopback;
 	self6.sin6_port = htons(10000);
 	peer6.sin6_addr = in6addr_loopback;
 	peer6.sin6_port = htons(0xD434);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
 		(struct sockaddr *)&peer6, (struct sockaddr *)&self6), 0);
 	assert_int_equal(uid, 1001);
 	assert_int_equal(inode, 44444);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v6, sizeof(v6) - 1,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self6), CA_ENOTFOUND);
 	/* garbage and truncation */
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, v4, 200,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, v4, 200,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
-	assert_int_equal(peer_parse_proc_net(&uid, &inode, "0: zz:zz\n", 9,
+	assert_int_equal(ca_peer_parse_proc_net(&uid, &inode, "0: zz:zz\n", 9,
 		(struct sockaddr *)&peer, (struct sockaddr *)&self), CA_ENOTFOUND);
 }
 
@@ -976,7 +976,7 @@ static void test_peer_uid_self(void **state)
 	assert_true(cfd >= 0);
 	afd = accept(lfd, NULL, NULL);
 	assert_true(afd >= 0);
-	assert_int_equal(peer_uid(&uid, afd), 0);
+	assert_int_equal(ca_peer_uid(&uid, afd), 0);
 	assert_int_equal(uid, geteuid());
 	/* each source alone agrees */
 	{
@@ -984,7 +984,7 @@ static void test_peer_uid_self(void **state)
 		uid_t u = (uid_t)-1;
 
 		/* a sandbox may lack sock_diag; /proc/net then serves alone */
-		if (peer_lookup(&u, &inode, afd, PEER_NETLINK) == 0) {
+		if (ca_peer_lookup(&u, &inode, afd, PEER_NETLINK) == 0) {
 			assert_int_equal(u, geteuid());
 			assert_true(inode != 0);
 		} else {
@@ -992,14 +992,14 @@ static void test_peer_uid_self(void **state)
 		}
 		u = (uid_t)-1;
 		inode = 0;
-		assert_int_equal(peer_lookup(&u, &inode, afd, PEER_PROC), 0);
+		assert_int_equal(ca_peer_lookup(&u, &inode, afd, PEER_PROC), 0);
 		assert_int_equal(u, geteuid());
 		assert_true(inode != 0);
 	}
 	/* once the other end has closed, its socket has no owner any more */
 	close(cfd);
 	usleep(50 * 1000);
-	assert_int_equal(peer_uid(&uid, afd), CA_ENOTFOUND);
+	assert_int_equal(ca_peer_uid(&uid, afd), CA_ENOTFOUND);
 	close(afd);
 	close(lfd);
 }
@@ -1012,10 +1012,10 @@ static void test_callback_server_timeout(void **state)
 
 	(void)state;
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", free_port());
-	assert_int_equal(callback_server_open(&srv, uri), 0);
-	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), CA_ELOGIN);
 	assert_non_null(strstr(ca_error_message(), "timed out after 1 s"));
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 static void test_callback_server_browser_failed(void **state)
@@ -1027,15 +1027,15 @@ static void test_callback_server_browser_failed(void **state)
 
 	(void)state;
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", free_port());
-	assert_int_equal(callback_server_open(&srv, uri), 0);
+	assert_int_equal(ca_callback_server_open(&srv, uri), 0);
 	pid = fork();
 	if (pid == 0)
 		_exit(3);
 	w.browser_pid = pid;
-	assert_int_equal(callback_server_wait(&srv, &code, &w), CA_ELOGIN);
+	assert_int_equal(ca_callback_server_wait(&srv, &code, &w), CA_ELOGIN);
 	assert_true(w.browser_failed);
 	assert_non_null(strstr(ca_error_message(), "status 3"));
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 static void test_callback_server_port_in_use(void **state)
@@ -1052,11 +1052,11 @@ static void test_callback_server_port_in_use(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(fd, 1), 0);
 	snprintf(uri, sizeof(uri), "http://localhost:%u/callback/", port);
-	assert_int_equal(callback_server_open(&srv, uri), CA_ERR);
+	assert_int_equal(ca_callback_server_open(&srv, uri), CA_ERR);
 	snprintf(uri, sizeof(uri), "port %u is in use", port);
 	assert_non_null(strstr(ca_error_message(), uri));
 	close(fd);
-	callback_server_close(&srv);
+	ca_callback_server_close(&srv);
 }
 
 /* --- pasted codes --- */
@@ -1066,35 +1066,35 @@ static void test_paste(void **state)
 	char *code = NULL;
 
 	(void)state;
-	assert_int_equal(oauth_parse_pasted(&code, "  abcDEF-123_x.y~z \n", "st"), 0);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "  abcDEF-123_x.y~z \n", "st"), 0);
 	assert_string_equal(code, "abcDEF-123_x.y~z");
 	ca_free(code);
-	assert_int_equal(oauth_parse_pasted(&code,
+	assert_int_equal(ca_oauth_parse_pasted(&code,
 		"https://app.carto.com/auth/token?code=C0de&state=st", "st"), 0);
 	assert_string_equal(code, "C0de");
 	ca_free(code);
 	/* a URL without state is accepted (the page may drop it) */
-	assert_int_equal(oauth_parse_pasted(&code,
+	assert_int_equal(ca_oauth_parse_pasted(&code,
 		"https://app.carto.com/auth/token?code=C0de", "st"), 0);
 	assert_string_equal(code, "C0de");
 	ca_free(code);
 	/* the query alone */
-	assert_int_equal(oauth_parse_pasted(&code, "code=abc&state=st", "st"), 0);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "code=abc&state=st", "st"), 0);
 	assert_string_equal(code, "abc");
 	ca_free(code);
 	code = NULL;
-	assert_int_equal(oauth_parse_pasted(&code,
+	assert_int_equal(ca_oauth_parse_pasted(&code,
 		"https://app.carto.com/auth/token?code=C0de&state=other", "st"), CA_EINVAL);
 	assert_non_null(strstr(ca_error_message(), "another login attempt"));
-	assert_int_equal(oauth_parse_pasted(&code,
+	assert_int_equal(ca_oauth_parse_pasted(&code,
 		"https://app.carto.com/auth/token?error=access_denied&state=st", "st"),
 		CA_EREFUSED);
-	assert_int_equal(oauth_parse_pasted(&code,
+	assert_int_equal(ca_oauth_parse_pasted(&code,
 		"https://app.carto.com/auth/token?state=st", "st"), CA_EINVAL);
-	assert_int_equal(oauth_parse_pasted(&code, "", "st"), CA_EINVAL);
-	assert_int_equal(oauth_parse_pasted(&code, "   \n", "st"), CA_EINVAL);
-	assert_int_equal(oauth_parse_pasted(&code, "two words", "st"), CA_EINVAL);
-	assert_int_equal(oauth_parse_pasted(&code, "a&b", "st"), CA_EINVAL);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "", "st"), CA_EINVAL);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "   \n", "st"), CA_EINVAL);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "two words", "st"), CA_EINVAL);
+	assert_int_equal(ca_oauth_parse_pasted(&code, "a&b", "st"), CA_EINVAL);
 	assert_null(code);
 }
 
@@ -1106,14 +1106,14 @@ static void test_jwt_subject(void **state)
 
 	(void)state;
 	/* {"alg":"none"} . {"sub":"auth0|u1","exp":1} . sig */
-	assert_int_equal(oauth_jwt_subject(&sub,
+	assert_int_equal(ca_oauth_jwt_subject(&sub,
 		"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhdXRoMHx1MSIsImV4cCI6MX0.c2ln"), 0);
 	assert_string_equal(sub, "auth0|u1");
 	ca_free(sub);
 	sub = NULL;
-	assert_int_equal(oauth_jwt_subject(&sub, "opaque-token"), CA_ENOTFOUND);
-	assert_int_equal(oauth_jwt_subject(&sub, "a.!!.c"), CA_ENOTFOUND);
-	assert_int_equal(oauth_jwt_subject(&sub, "eyJhbGciOiJub25lIn0.e30.c2ln"), CA_ENOTFOUND);
+	assert_int_equal(ca_oauth_jwt_subject(&sub, "opaque-token"), CA_ENOTFOUND);
+	assert_int_equal(ca_oauth_jwt_subject(&sub, "a.!!.c"), CA_ENOTFOUND);
+	assert_int_equal(ca_oauth_jwt_subject(&sub, "eyJhbGciOiJub25lIn0.e30.c2ln"), CA_ENOTFOUND);
 	assert_null(sub);
 }
 
@@ -1134,10 +1134,10 @@ static void test_config_yaml_good(void **state)
 	char *url = NULL;
 
 	(void)state;
-	assert_int_equal(discover_parse_config_yaml(&url, yaml, sizeof(yaml) - 1), 0);
+	assert_int_equal(ca_discover_parse_config_yaml(&url, yaml, sizeof(yaml) - 1), 0);
 	assert_string_equal(url, "https://gcp-us-east1.api.carto.com");
 	ca_free(url);
-	assert_int_equal(discover_parse_config_yaml(&url, flow, sizeof(flow) - 1), 0);
+	assert_int_equal(ca_discover_parse_config_yaml(&url, flow, sizeof(flow) - 1), 0);
 	assert_string_equal(url, "http://127.0.0.1:8080");
 	ca_free(url);
 }
@@ -1164,7 +1164,7 @@ static void test_config_yaml_bad(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rc = discover_parse_config_yaml(&url, bad[i], strlen(bad[i]));
+		int rc = ca_discover_parse_config_yaml(&url, bad[i], strlen(bad[i]));
 
 		if (rc != CA_ENET)
 			fail_msg("case %zu: rc %d for: %s", i, rc, bad[i]);
@@ -1188,16 +1188,16 @@ static void test_config_yaml_limits(void **state)
 		big[i] = '[';
 		big[n + i] = ']';
 	}
-	assert_int_equal(discover_parse_config_yaml(&url, big, 2 * n), CA_ENET);
+	assert_int_equal(ca_discover_parse_config_yaml(&url, big, 2 * n), CA_ENET);
 	assert_non_null(strstr(ca_error_message(), "too deep"));
 	for (i = 0; k + 40 < 2 * n; i++)
 		k += (size_t)sprintf(big + k, "a%zu: &x%zu [*x%zu]\n", i, i, i ? i - 1 : 0);
-	assert_int_equal(discover_parse_config_yaml(&url, big, k), CA_ENET);
+	assert_int_equal(ca_discover_parse_config_yaml(&url, big, k), CA_ENET);
 	assert_non_null(strstr(ca_error_message(), "anchors"));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(t1.tv_sec - t0.tv_sec < 3);
 	k = (size_t)sprintf(big, "base: &b https://a.example.com\napis:\n  baseUrl: *b\n");
-	assert_int_equal(discover_parse_config_yaml(&url, big, k), 0);
+	assert_int_equal(ca_discover_parse_config_yaml(&url, big, k), 0);
 	assert_string_equal(url, "https://a.example.com");
 	ca_free(url);
 	free(big);
@@ -1208,28 +1208,28 @@ static void test_accounts(void **state)
 	char *d = NULL;
 
 	(void)state;
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": \"clausa.app.carto.com\"}")), 0);
 	assert_string_equal(d, "clausa.app.carto.com");
 	ca_free(d);
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": \"127.0.0.1:8080\"}")), 0);
 	assert_string_equal(d, "127.0.0.1:8080");
 	ca_free(d);
 	d = NULL;
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"error\": \"Account not found\"}")), CA_EREFUSED);
 	assert_non_null(strstr(ca_error_message(), "Account not found"));
-	assert_int_equal(discover_parse_accounts(&d, REQ("{}")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ("[]")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ("not json")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ("{}")), CA_ENET);
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ("[]")), CA_ENET);
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ("not json")), CA_ENET);
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": \"evil.com/path?x\"}")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": \"user@evil.com\"}")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": \"host:port\"}")), CA_ENET);
-	assert_int_equal(discover_parse_accounts(&d, REQ(
+	assert_int_equal(ca_discover_parse_accounts(&d, REQ(
 		"{\"tenant_domain\": 42}")), CA_ENET);
 	assert_null(d);
 }

@@ -16,8 +16,8 @@
 
 static int parse(struct proto_msg *msg, const char *text)
 {
-	proto_msg_init(msg);
-	return proto_parse(msg, text, strlen(text));
+	ca_proto_msg_init(msg);
+	return ca_proto_parse(msg, text, strlen(text));
 }
 
 static void splits_at_first_equals(void **state)
@@ -26,9 +26,9 @@ static void splits_at_first_equals(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "password=a=b==c\nhost=example.com\n\n"));
-	assert_string_equal("a=b==c", proto_get(&msg, "password"));
-	assert_string_equal("example.com", proto_get(&msg, "host"));
-	proto_msg_clear(&msg);
+	assert_string_equal("a=b==c", ca_proto_get(&msg, "password"));
+	assert_string_equal("example.com", ca_proto_get(&msg, "host"));
+	ca_proto_msg_clear(&msg);
 }
 
 static void crlf_and_blank_line_end(void **state)
@@ -37,10 +37,10 @@ static void crlf_and_blank_line_end(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "host=h\r\nusername=u\r\n\r\nignored=after\n"));
-	assert_string_equal("h", proto_get(&msg, "host"));
-	assert_string_equal("u", proto_get(&msg, "username"));
-	assert_null(proto_get(&msg, "ignored"));
-	proto_msg_clear(&msg);
+	assert_string_equal("h", ca_proto_get(&msg, "host"));
+	assert_string_equal("u", ca_proto_get(&msg, "username"));
+	assert_null(ca_proto_get(&msg, "ignored"));
+	ca_proto_msg_clear(&msg);
 }
 
 static void last_value_wins_and_empty_values(void **state)
@@ -49,9 +49,9 @@ static void last_value_wins_and_empty_values(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "username=a\nusername=\npassword=\n"));
-	assert_string_equal("", proto_get(&msg, "username"));
-	assert_string_equal("", proto_get(&msg, "password"));
-	proto_msg_clear(&msg);
+	assert_string_equal("", ca_proto_get(&msg, "username"));
+	assert_string_equal("", ca_proto_get(&msg, "password"));
+	ca_proto_msg_clear(&msg);
 }
 
 static void lists_append_and_clear(void **state)
@@ -60,13 +60,13 @@ static void lists_append_and_clear(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "capability[]=authtype\ncapability[]=state\n"));
-	assert_true(proto_list_has(&msg, "capability[]", "authtype"));
-	assert_true(proto_list_has(&msg, "capability[]", "state"));
-	proto_msg_clear(&msg);
+	assert_true(ca_proto_list_has(&msg, "capability[]", "authtype"));
+	assert_true(ca_proto_list_has(&msg, "capability[]", "state"));
+	ca_proto_msg_clear(&msg);
 	assert_int_equal(0, parse(&msg, "capability[]=authtype\ncapability[]=\ncapability[]=x\n"));
-	assert_false(proto_list_has(&msg, "capability[]", "authtype"));
-	assert_true(proto_list_has(&msg, "capability[]", "x"));
-	proto_msg_clear(&msg);
+	assert_false(ca_proto_list_has(&msg, "capability[]", "authtype"));
+	assert_true(ca_proto_list_has(&msg, "capability[]", "x"));
+	ca_proto_msg_clear(&msg);
 }
 
 static void url_expands(void **state)
@@ -75,17 +75,17 @@ static void url_expands(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "url=https://me:pw@example.com:8443/a/b.git\n"));
-	assert_string_equal("https", proto_get(&msg, "protocol"));
-	assert_string_equal("example.com:8443", proto_get(&msg, "host"));
-	assert_string_equal("a/b.git", proto_get(&msg, "path"));
-	assert_string_equal("me", proto_get(&msg, "username"));
-	assert_string_equal("pw", proto_get(&msg, "password"));
-	proto_msg_clear(&msg);
+	assert_string_equal("https", ca_proto_get(&msg, "protocol"));
+	assert_string_equal("example.com:8443", ca_proto_get(&msg, "host"));
+	assert_string_equal("a/b.git", ca_proto_get(&msg, "path"));
+	assert_string_equal("me", ca_proto_get(&msg, "username"));
+	assert_string_equal("pw", ca_proto_get(&msg, "password"));
+	ca_proto_msg_clear(&msg);
 	assert_int_equal(0, parse(&msg, "username=old\nurl=https://example.com\n"));
-	assert_string_equal("example.com", proto_get(&msg, "host"));
-	assert_null(proto_get(&msg, "username"));
-	assert_null(proto_get(&msg, "path"));
-	proto_msg_clear(&msg);
+	assert_string_equal("example.com", ca_proto_get(&msg, "host"));
+	assert_null(ca_proto_get(&msg, "username"));
+	assert_null(ca_proto_get(&msg, "path"));
+	ca_proto_msg_clear(&msg);
 	assert_int_equal(CA_EINVAL, parse(&msg, "url=no-protocol\n"));
 }
 
@@ -100,8 +100,8 @@ static void bad_input(void **state)
 	assert_int_equal(0, msg.count);
 	assert_non_null(strstr(ca_error_message(), "without '='"));
 	assert_int_equal(CA_EINVAL, parse(&msg, "=value\n"));
-	proto_msg_init(&msg);
-	assert_int_equal(CA_EINVAL, proto_parse(&msg, nul, sizeof(nul) - 1));
+	ca_proto_msg_init(&msg);
+	assert_int_equal(CA_EINVAL, ca_proto_parse(&msg, nul, sizeof(nul) - 1));
 	assert_non_null(strstr(ca_error_message(), "NUL"));
 
 	longline = malloc(PROTO_MAX_LINE + 10);
@@ -112,7 +112,7 @@ static void bad_input(void **state)
 	/* Exactly the limit is fine. */
 	longline[PROTO_MAX_LINE] = '\0';
 	assert_int_equal(0, parse(&msg, longline));
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	free(longline);
 }
 
@@ -123,12 +123,12 @@ static void reads_a_stream(void **state)
 	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
 
 	(void)state;
-	proto_msg_init(&msg);
-	assert_int_equal(0, proto_read(&msg, f));
-	assert_string_equal("x.carto.com", proto_get(&msg, "host"));
-	assert_null(proto_get(&msg, "not"));
+	ca_proto_msg_init(&msg);
+	assert_int_equal(0, ca_proto_read(&msg, f));
+	assert_string_equal("x.carto.com", ca_proto_get(&msg, "host"));
+	assert_null(ca_proto_get(&msg, "not"));
 	fclose(f);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 }
 
 static void a_long_wwwauth_line_is_one_line(void **state)
@@ -140,8 +140,8 @@ static void a_long_wwwauth_line_is_one_line(void **state)
 	snprintf(text, sizeof(text), "protocol=https\nwwwauth[]=Bearer realm=\"%0*d host=evil.example\"\nhost=good.example\n",
 		1500, 0);
 	assert_int_equal(0, parse(&msg, text));
-	assert_string_equal("good.example", proto_get(&msg, "host"));
-	proto_msg_clear(&msg);
+	assert_string_equal("good.example", ca_proto_get(&msg, "host"));
+	ca_proto_msg_clear(&msg);
 }
 
 static void writer_refuses_line_breaks(void **state)
@@ -151,11 +151,11 @@ static void writer_refuses_line_breaks(void **state)
 	FILE *f = open_memstream(&buf, &len);
 
 	(void)state;
-	assert_int_equal(0, proto_write(f, "username", "me"));
-	assert_int_equal(CA_ERR, proto_write(f, "password", "a\nb"));
-	assert_int_equal(CA_ERR, proto_write(f, "password", "a\rb"));
-	assert_int_equal(CA_ERR, proto_write(f, "ke=y", "v"));
-	assert_int_equal(CA_ERR, proto_write(f, "", "v"));
+	assert_int_equal(0, ca_proto_write(f, "username", "me"));
+	assert_int_equal(CA_ERR, ca_proto_write(f, "password", "a\nb"));
+	assert_int_equal(CA_ERR, ca_proto_write(f, "password", "a\rb"));
+	assert_int_equal(CA_ERR, ca_proto_write(f, "ke=y", "v"));
+	assert_int_equal(CA_ERR, ca_proto_write(f, "", "v"));
 	fclose(f);
 	assert_string_equal("username=me\n", buf);
 	free(buf);
@@ -177,14 +177,14 @@ static void writer_refuses_control_characters(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(unsafe_values) / sizeof(*unsafe_values); i++) {
-		assert_int_equal(CA_ERR, proto_write(f, "password", unsafe_values[i]));
+		assert_int_equal(CA_ERR, ca_proto_write(f, "password", unsafe_values[i]));
 		snprintf(msg, sizeof(msg), "%s", ca_error_message());
 		assert_non_null(strstr(msg, "password"));
 		assert_null(strstr(msg, unsafe_values[i])); /* never the value */
-		assert_int_equal(CA_ERR, proto_write(f, unsafe_values[i], "v"));
+		assert_int_equal(CA_ERR, ca_proto_write(f, unsafe_values[i], "v"));
 	}
 	/* printable UTF-8 passes: accents, the euro sign, NBSP, an emoji */
-	assert_int_equal(0, proto_write(f, "username", "Jos\xc3\xa9 \xe2\x82\xac\xc2\xa0\xf0\x9f\x98\x80"));
+	assert_int_equal(0, ca_proto_write(f, "username", "Jos\xc3\xa9 \xe2\x82\xac\xc2\xa0\xf0\x9f\x98\x80"));
 	fclose(f);
 	assert_string_equal("username=Jos\xc3\xa9 \xe2\x82\xac\xc2\xa0\xf0\x9f\x98\x80\n", buf);
 	free(buf);
@@ -249,16 +249,16 @@ static void store_input_must_print_back(void **state)
 	(void)state;
 	assert_int_equal(0, parse(&msg, "protocol=https\nhost=h\nusername=u\npassword=p\xc3\xa9\n"
 		"capability[]=a\tb\n"));
-	assert_int_equal(0, proto_msg_check_printable(&msg));
-	proto_msg_clear(&msg);
+	assert_int_equal(0, ca_proto_msg_check_printable(&msg));
+	ca_proto_msg_clear(&msg);
 	assert_int_equal(0, parse(&msg, "protocol=https\nhost=h\npassword=secret\vaccess_token=x\n"));
-	assert_int_equal(CA_EINVAL, proto_msg_check_printable(&msg));
+	assert_int_equal(CA_EINVAL, ca_proto_msg_check_printable(&msg));
 	assert_non_null(strstr(ca_error_message(), "password"));
 	assert_null(strstr(ca_error_message(), "secret"));
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	assert_int_equal(0, parse(&msg, "pass\x1bword=x\n"));
-	assert_int_equal(CA_EINVAL, proto_msg_check_printable(&msg));
-	proto_msg_clear(&msg);
+	assert_int_equal(CA_EINVAL, ca_proto_msg_check_printable(&msg));
+	ca_proto_msg_clear(&msg);
 }
 
 /* The index keeps git's semantics: order, last value wins, lists. */
@@ -276,22 +276,22 @@ static void index_keeps_semantics(void **state)
 	assert_string_equal("l[]", msg.attrs[2].key);
 	assert_string_equal("z", msg.attrs[2].value);
 	assert_string_equal("c", msg.attrs[3].key);
-	assert_string_equal("d", (proto_set(&msg, "d", "d"), msg.attrs[4].key));
-	assert_false(proto_list_has(&msg, "l[]", "x"));
-	assert_true(proto_list_has(&msg, "l[]", "z"));
-	assert_int_equal(0, proto_set(&msg, "a", NULL));
+	assert_string_equal("d", (ca_proto_set(&msg, "d", "d"), msg.attrs[4].key));
+	assert_false(ca_proto_list_has(&msg, "l[]", "x"));
+	assert_true(ca_proto_list_has(&msg, "l[]", "z"));
+	assert_int_equal(0, ca_proto_set(&msg, "a", NULL));
 	assert_int_equal(4, msg.count);
-	assert_null(proto_get(&msg, "a"));
+	assert_null(ca_proto_get(&msg, "a"));
 	for (i = 0; i < msg.count; i++)
 		assert_non_null(msg.attrs[i].key);
-	assert_string_equal("4", proto_get(&msg, "c"));
-	assert_int_equal(0, proto_set_default(&msg, "c", "5"));
-	assert_string_equal("4", proto_get(&msg, "c"));
-	assert_int_equal(0, proto_apply_line(&msg, "c=6", 3));
-	assert_string_equal("6", proto_get(&msg, "c"));
+	assert_string_equal("4", ca_proto_get(&msg, "c"));
+	assert_int_equal(0, ca_proto_set_default(&msg, "c", "5"));
+	assert_string_equal("4", ca_proto_get(&msg, "c"));
+	assert_int_equal(0, ca_proto_apply_line(&msg, "c=6", 3));
+	assert_string_equal("6", ca_proto_get(&msg, "c"));
 	assert_int_equal(4, msg.count);
-	proto_msg_clear(&msg);
-	proto_msg_clear(&msg); /* a cleared message clears again */
+	ca_proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg); /* a cleared message clears again */
 }
 
 /* 80,000 distinct keys, and as many lists cleared one by one. */
@@ -309,19 +309,19 @@ static void many_keys(void **state)
 		p += sprintf(p, "k%zu[]=v%zu\n", i, i);
 	for (i = 0; i < n; i += 2)
 		p += sprintf(p, "k%zu[]=\n", i);
-	proto_msg_init(&msg);
-	assert_int_equal(0, proto_parse(&msg, text, (size_t)(p - text)));
+	ca_proto_msg_init(&msg);
+	assert_int_equal(0, ca_proto_parse(&msg, text, (size_t)(p - text)));
 	assert_int_equal(n / 2, msg.count);
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "k%zu[]", i);
 		if (i % 2)
-			assert_non_null(proto_get(&msg, key));
+			assert_non_null(ca_proto_get(&msg, key));
 		else
-			assert_null(proto_get(&msg, key));
+			assert_null(ca_proto_get(&msg, key));
 	}
 	assert_string_equal("k1[]", msg.attrs[0].key);
 	assert_string_equal("v79999", msg.attrs[n / 2 - 1].value);
-	proto_msg_clear(&msg);
+	ca_proto_msg_clear(&msg);
 	free(text);
 }
 
@@ -331,13 +331,13 @@ static void booleans(void **state)
 
 	(void)state;
 	assert_int_equal(0, parse(&msg, "a=true\nb=FALSE\nc=1\nd=no\ne=maybe\n"));
-	assert_int_equal(1, proto_get_bool(&msg, "a", 0));
-	assert_int_equal(0, proto_get_bool(&msg, "b", 1));
-	assert_int_equal(1, proto_get_bool(&msg, "c", 0));
-	assert_int_equal(0, proto_get_bool(&msg, "d", 1));
-	assert_int_equal(-1, proto_get_bool(&msg, "e", 1));
-	assert_int_equal(7, proto_get_bool(&msg, "absent", 7));
-	proto_msg_clear(&msg);
+	assert_int_equal(1, ca_proto_get_bool(&msg, "a", 0));
+	assert_int_equal(0, ca_proto_get_bool(&msg, "b", 1));
+	assert_int_equal(1, ca_proto_get_bool(&msg, "c", 0));
+	assert_int_equal(0, ca_proto_get_bool(&msg, "d", 1));
+	assert_int_equal(-1, ca_proto_get_bool(&msg, "e", 1));
+	assert_int_equal(7, ca_proto_get_bool(&msg, "absent", 7));
+	ca_proto_msg_clear(&msg);
 }
 
 static void constant_time_compare(void **state)

@@ -51,17 +51,17 @@ static void test_hkdf_rfc5869_case3_empty_salt_and_info(void **state)
 	unhex(expected, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
 		"9d201395faa4b61a96c8");
 	/* Salt and info empty, as the Secret Service's session uses them. */
-	assert_int_equal(secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
+	assert_int_equal(ca_secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
 		NULL, 0, NULL, 0), 0);
 	assert_memory_equal(okm, expected, sizeof(okm));
 	/* A zero-length salt given explicitly is the same thing. */
 	memset(okm, 0, sizeof(okm));
-	assert_int_equal(secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
+	assert_int_equal(ca_secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
 		"", 0, "", 0), 0);
 	assert_memory_equal(okm, expected, sizeof(okm));
 	/* A shorter output is the prefix (the session keeps 16 bytes). */
 	memset(okm, 0, sizeof(okm));
-	assert_int_equal(secret_session_hkdf_sha256(okm, 16, ikm, sizeof(ikm),
+	assert_int_equal(ca_secret_session_hkdf_sha256(okm, 16, ikm, sizeof(ikm),
 		NULL, 0, NULL, 0), 0);
 	assert_memory_equal(okm, expected, 16);
 	assert_int_equal(okm[16], 0);
@@ -80,7 +80,7 @@ static void test_hkdf_rfc5869_case1_salt_and_info(void **state)
 		info[i] = (unsigned char)(0xf0 + i);
 	unhex(expected, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 		"34007208d5b887185865");
-	assert_int_equal(secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
+	assert_int_equal(ca_secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
 		salt, sizeof(salt), info, sizeof(info)), 0);
 	assert_memory_equal(okm, expected, sizeof(okm));
 }
@@ -91,7 +91,7 @@ static void test_hkdf_output_too_long(void **state)
 	static unsigned char okm[255 * 32 + 1];
 
 	(void)state;
-	assert_int_equal(secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
+	assert_int_equal(ca_secret_session_hkdf_sha256(okm, sizeof(okm), ikm, sizeof(ikm),
 		NULL, 0, NULL, 0), CA_EKEYRING);
 }
 
@@ -105,17 +105,17 @@ static void test_unpad_valid(void **state)
 	(void)state;
 	memset(buf, 'a', sizeof(buf));
 	buf[15] = 1;
-	assert_int_equal(secret_session_pkcs7_unpad(&len, buf, 16), 0);
+	assert_int_equal(ca_secret_session_pkcs7_unpad(&len, buf, 16), 0);
 	assert_int_equal(len, 15);
 	/* A whole block of padding: the secret was a multiple of 16 bytes. */
 	memset(buf + 16, 16, 16);
-	assert_int_equal(secret_session_pkcs7_unpad(&len, buf, 32), 0);
+	assert_int_equal(ca_secret_session_pkcs7_unpad(&len, buf, 32), 0);
 	assert_int_equal(len, 16);
 	/* Everything padding: an empty secret. */
-	assert_int_equal(secret_session_pkcs7_unpad(&len, buf + 16, 16), 0);
+	assert_int_equal(ca_secret_session_pkcs7_unpad(&len, buf + 16, 16), 0);
 	assert_int_equal(len, 0);
 	memset(buf + 12, 4, 4);
-	assert_int_equal(secret_session_pkcs7_unpad(&len, buf, 16), 0);
+	assert_int_equal(ca_secret_session_pkcs7_unpad(&len, buf, 16), 0);
 	assert_int_equal(len, 12);
 }
 
@@ -124,7 +124,7 @@ static void expect_bad_unpad(const unsigned char *buf, size_t len, const char *m
 	size_t out = 12345;
 
 	ca_error_clear();
-	assert_int_equal(secret_session_pkcs7_unpad(&out, buf, len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_pkcs7_unpad(&out, buf, len), CA_EKEYRING);
 	assert_int_equal(out, 12345);  /* not written on failure */
 	assert_non_null(strstr(ca_error_message(), message));
 }
@@ -194,13 +194,13 @@ static int pair_setup(void **state)
 	size_t len_a = 0, len_b = 0;
 
 	memset(&p, 0, sizeof(p));
-	if (secret_session_new(&p.a, pub_a, &len_a) || secret_session_new(&p.b, pub_b, &len_b))
+	if (ca_secret_session_new(&p.a, pub_a, &len_a) || ca_secret_session_new(&p.b, pub_b, &len_b))
 		return -1;
 	if (len_a < 64 || len_a > SECRET_SESSION_PRIME_BYTES || len_b < 64)
 		return -1;
 	if (len_a == len_b && !memcmp(pub_a, pub_b, len_a))
 		return -1;  /* two key pairs must differ */
-	if (secret_session_agree(p.a, pub_b, len_b) || secret_session_agree(p.b, pub_a, len_a))
+	if (ca_secret_session_agree(p.a, pub_b, len_b) || ca_secret_session_agree(p.b, pub_a, len_a))
 		return -1;
 	*state = &p;
 	return 0;
@@ -210,8 +210,8 @@ static int pair_teardown(void **state)
 {
 	struct pair *p = *state;
 
-	secret_session_free(p->a);
-	secret_session_free(p->b);
+	ca_secret_session_free(p->a);
+	ca_secret_session_free(p->b);
 	return 0;
 }
 
@@ -224,15 +224,15 @@ static void test_both_halves_agree(void **state)
 
 	memset(iv, 0x5a, sizeof(iv));
 	for (n = 0; n <= sizeof(secret) - 1; n += 15) {
-		assert_int_equal(secret_session_encrypt(&ct, &ct_len, p->a, iv,
+		assert_int_equal(ca_secret_session_encrypt(&ct, &ct_len, p->a, iv,
 			(const unsigned char *)secret, n), 0);
 		assert_int_equal(ct_len, (n / 16 + 1) * 16);
-		assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, sizeof(iv), ct, ct_len), 0);
+		assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, sizeof(iv), ct, ct_len), 0);
 		assert_int_equal(len, n);
 		assert_memory_equal(plain, secret, n);
 		assert_int_equal(plain[len], '\0');  /* readable as a C string */
-		secret_session_plain_free(plain, len);
-		secret_session_plain_free(ct, ct_len);
+		ca_secret_session_plain_free(plain, len);
+		ca_secret_session_plain_free(ct, ct_len);
 	}
 }
 
@@ -243,31 +243,31 @@ static void test_decrypt_checks_lengths_and_padding(void **state)
 	size_t ct_len = 0, len = 0;
 
 	memset(iv, 0x11, sizeof(iv));
-	assert_int_equal(secret_session_encrypt(&ct, &ct_len, p->a, iv,
+	assert_int_equal(ca_secret_session_encrypt(&ct, &ct_len, p->a, iv,
 		(const unsigned char *)"token", 5), 0);
 	assert_int_equal(ct_len, 16);
 	ca_error_clear();
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 15, ct, ct_len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 15, ct, ct_len), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "15-byte IV"));
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 17, ct, ct_len), CA_EKEYRING);
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 0, ct, ct_len), CA_EKEYRING);
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 0), CA_EKEYRING);
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 15), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 17, ct, ct_len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 0, ct, ct_len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 0), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, 15), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "not a whole number of AES blocks"));
 	/* Nothing that size is read (or allocated): the length alone is refused. */
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct,
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 16, ct,
 		SECRET_SESSION_MAX_SECRET + 16), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "more than"));
 	/* Flipping the IV's last byte's top bit makes the pad byte 0x8b: never valid. */
 	iv[15] ^= 0x80;
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, ct_len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, ct_len), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "bad padding"));
 	assert_null(plain);
 	iv[15] ^= 0x80;
-	assert_int_equal(secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, ct_len), 0);
+	assert_int_equal(ca_secret_session_decrypt(&plain, &len, p->b, iv, 16, ct, ct_len), 0);
 	assert_memory_equal(plain, "token", 6);
-	secret_session_plain_free(plain, len);
-	secret_session_plain_free(ct, ct_len);
+	ca_secret_session_plain_free(plain, len);
+	ca_secret_session_plain_free(ct, ct_len);
 }
 
 /* ---- the server's public value ---- */
@@ -278,13 +278,13 @@ static void expect_bad_peer(const unsigned char *peer, size_t len)
 	unsigned char pub[SECRET_SESSION_PRIME_BYTES], *ct = NULL;
 	size_t pub_len = 0, ct_len = 0;
 
-	assert_int_equal(secret_session_new(&s, pub, &pub_len), 0);
+	assert_int_equal(ca_secret_session_new(&s, pub, &pub_len), 0);
 	ca_error_clear();
-	assert_int_equal(secret_session_agree(s, peer, len), CA_EKEYRING);
+	assert_int_equal(ca_secret_session_agree(s, peer, len), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "Diffie-Hellman public value"));
 	/* No key came out of it. */
-	assert_int_equal(secret_session_encrypt(&ct, &ct_len, s, pub, pub, 1), CA_EKEYRING);
-	secret_session_free(s);
+	assert_int_equal(ca_secret_session_encrypt(&ct, &ct_len, s, pub, pub, 1), CA_EKEYRING);
+	ca_secret_session_free(s);
 }
 
 static void test_peer_value_checked(void **state)
@@ -318,14 +318,14 @@ static void test_peer_value_accepted_once(void **state)
 	(void)state;
 	memset(two, 0, sizeof(two));
 	two[SECRET_SESSION_PRIME_BYTES - 1] = 2;
-	assert_int_equal(secret_session_new(&s, pub, &pub_len), 0);
+	assert_int_equal(ca_secret_session_new(&s, pub, &pub_len), 0);
 	/* Leading zeros are fine: the value is 2, the smallest acceptable. */
-	assert_int_equal(secret_session_agree(s, two, sizeof(two)), 0);
+	assert_int_equal(ca_secret_session_agree(s, two, sizeof(two)), 0);
 	/* The private exponent is gone: a second agreement is refused. */
-	assert_int_equal(secret_session_agree(s, two, sizeof(two)), CA_EKEYRING);
-	secret_session_free(s);
-	secret_session_free(NULL);
-	secret_session_plain_free(NULL, 0);
+	assert_int_equal(ca_secret_session_agree(s, two, sizeof(two)), CA_EKEYRING);
+	ca_secret_session_free(s);
+	ca_secret_session_free(NULL);
+	ca_secret_session_plain_free(NULL, 0);
 }
 
 int main(void)

@@ -57,7 +57,7 @@ static void test_no_bus_is_keyring_error(void **state)
 
 	(void)state;
 	config(&cfg, CA_STORE_KEYRING);
-	assert_int_equal(secret_store_open(&s, &cfg), CA_EKEYRING);
+	assert_int_equal(ca_secret_store_open(&s, &cfg), CA_EKEYRING);
 	assert_null(s);
 	assert_int_equal(ca_error_code(), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "no session bus"));
@@ -72,10 +72,10 @@ static void test_no_bus_auto_takes_file_store(void **state)
 
 	(void)state;
 	config(&cfg, CA_STORE_AUTO);
-	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_int_equal(ca_store_open(&s, &cfg), 0);
 	assert_non_null(s);
 	assert_string_equal(s->ops->name, "file");
-	store_free(s);
+	ca_store_free(s);
 	ca_config_clear(&cfg);
 }
 
@@ -86,7 +86,7 @@ static void test_no_bus_explicit_keyring_fails(void **state)
 
 	(void)state;
 	config(&cfg, CA_STORE_KEYRING);
-	assert_int_equal(store_open(&s, &cfg), CA_EKEYRING);
+	assert_int_equal(ca_store_open(&s, &cfg), CA_EKEYRING);
 	assert_null(s);
 	ca_config_clear(&cfg);
 }
@@ -103,7 +103,7 @@ static void test_dead_bus_is_keyring_error(void **state)
 	snprintf(address, sizeof(address), "unix:path=%s/no-such-bus", tmpdir);
 	setenv("DBUS_SESSION_BUS_ADDRESS", address, 1);
 	config(&cfg, CA_STORE_KEYRING);
-	assert_int_equal(secret_store_open(&s, &cfg), CA_EKEYRING);
+	assert_int_equal(ca_secret_store_open(&s, &cfg), CA_EKEYRING);
 	assert_null(s);
 	assert_non_null(strstr(ca_error_message(), "session bus"));
 	assert_true(now_ms() - start < 1000);
@@ -111,9 +111,9 @@ static void test_dead_bus_is_keyring_error(void **state)
 
 	/* auto mode: the file store, never an error or "not found". */
 	config(&cfg, CA_STORE_AUTO);
-	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_int_equal(ca_store_open(&s, &cfg), 0);
 	assert_string_equal(s->ops->name, "file");
-	store_free(s);
+	ca_store_free(s);
 	ca_config_clear(&cfg);
 	unsetenv("DBUS_SESSION_BUS_ADDRESS");
 }

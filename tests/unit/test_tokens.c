@@ -111,15 +111,15 @@ static void token_file_round_trip_and_identity(void **state)
 	tok.access_token = ca_strdup("tok-a");
 	tok.api_base_url = ca_strdup("https://gcp-us-east1.api.carto.com");
 	tok.expiration = 1234567890;
-	json = file_store_token_json(&a, &tok);
+	json = ca_file_store_token_json(&a, &tok);
 	assert_non_null(json);
 	ca_token_init(&back);
-	assert_int_equal(0, file_store_token_parse(&back, json, strlen(json), &a));
+	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), &a));
 	assert_string_equal("tok-a", back.access_token);
 	assert_int_equal(1234567890, back.expiration);
 	ca_token_clear(&back);
 	/* Another client's token is not handed out. */
-	assert_int_equal(CA_ENOTFOUND, file_store_token_parse(&back, json, strlen(json), &b));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &b));
 	ca_free(json);
 	ca_token_clear(&tok);
 	ca_config_clear(&a);
@@ -138,9 +138,9 @@ static void python_file_matches_by_api_base_url(void **state)
 	m2m_config(&same, "any", "https://x.api.carto.com");
 	m2m_config(&other, "any", "https://y.api.carto.com");
 	ca_token_init(&back);
-	assert_int_equal(0, file_store_token_parse(&back, py, sizeof(py) - 1, &same));
+	assert_int_equal(0, ca_file_store_token_parse(&back, py, sizeof(py) - 1, &same));
 	ca_token_clear(&back);
-	assert_int_equal(CA_ENOTFOUND, file_store_token_parse(&back, py, sizeof(py) - 1, &other));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, py, sizeof(py) - 1, &other));
 	ca_config_clear(&same);
 	ca_config_clear(&other);
 }
@@ -159,7 +159,7 @@ static void damaged_token_files(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(files) / sizeof(*files); i++) {
 		ca_token_init(&back);
-		assert_int_equal(CA_EINVAL, file_store_token_parse(&back, files[i], strlen(files[i]), NULL));
+		assert_int_equal(CA_EINVAL, ca_file_store_token_parse(&back, files[i], strlen(files[i]), NULL));
 		assert_null(back.access_token);
 	}
 }

@@ -233,7 +233,7 @@ static void http_refuses(void **state)
 		struct http_request req = { .method = "POST", .url = urls[i],
 			.form_body = "client_secret=hunter2", .what = "token request" };
 
-		if (http_perform(&res, &req) != CA_EINVAL)
+		if (ca_http_perform(&res, &req) != CA_EINVAL)
 			fail_msg("not refused: %s", urls[i]);
 		assert_null(res.body);
 		assert_null(strstr(ca_error_message(), "hunter2"));
