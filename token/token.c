@@ -70,12 +70,16 @@ int ca_token_error_from_body(int code, const char *what, const char *body,
 	ca_mem_init_json();
 	root = body ? cJSON_ParseWithLength(body, len) : NULL;
 	if (root && json_string(root, "error")) {
+		enum ca_error_reason reason = ca_error_reason_parse(json_string(root, "error"));
+
 		sanitize(error, sizeof(error), json_string(root, "error"));
 		sanitize(description, sizeof(description), json_string(root, "error_description"));
 		cJSON_Delete(root);
 		if (description[0])
-			return ca_error(code, "%s refused: %s (%s)", what, error, description);
-		return ca_error(code, "%s refused: %s", what, error);
+			ca_error(code, "%s refused: %s (%s)", what, error, description);
+		else
+			ca_error(code, "%s refused: %s", what, error);
+		return ca_error_set_reason(reason);
 	}
 	cJSON_Delete(root);
 	return ca_error(code, "%s failed: the server answered HTTP %ld", what, http_status);

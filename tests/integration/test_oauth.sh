@@ -452,6 +452,32 @@ case_invalid_grant_then_browser() {
 }
 t_case "invalid_grant on an interactive get: straight on to the browser" case_invalid_grant_then_browser
 
+case_invalid_grant_in_description() {
+  fresh grantword
+  login_once
+  local rt1
+  rt1=$(json_file_get "$TOKFILE" refresh_token)
+  standin_reset
+  : >"$STANDIN_BROWSER_LOG"
+  # Another error whose description names invalid_grant: the refresh token
+  # is not dead, and only the error code may say it is.
+  standin_fault '{"kind": "status", "status": 403, "path": "/oauth/token", "grant_type": "refresh_token", "body": {"error": "access_denied", "error_description": "not an invalid_grant, try again"}}'
+  run_helper $'mode=oauth\nmin_ttl=90000\ninteractive=false\n\n' get
+  assert_rc 1
+  assert_empty "$OUT"
+  assert_contains "$ERR" "access_denied"
+  assert_eq 1 "$(standin_requests /oauth/token refresh_token)"
+  no_browser_launched
+  assert_eq "$rt1" "$(json_file_get "$TOKFILE" refresh_token)" "the refresh token is kept"
+
+  # the next renewal still uses it
+  run_helper $'mode=oauth\nmin_ttl=90000\ninteractive=false\n\n' get
+  assert_rc 0
+  assert_eq 2 "$(standin_requests /oauth/token refresh_token)"
+  assert_eq "$rt1" "$(standin_last_form refresh_token)"
+}
+t_case "an error description naming invalid_grant does not forget the refresh token" case_invalid_grant_in_description
+
 # --- non-interactive callers ------------------------------------------------------------
 
 case_non_interactive() {
