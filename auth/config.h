@@ -58,6 +58,9 @@ struct ca_config {
 	int min_ttl;
 	int login_timeout;      /* seconds */
 	int carto_dw;
+#ifdef CA_TEST_ABI_SKEW
+	int test_abi_skew;      /* tests: a module built with another layout */
+#endif
 };
 
 void ca_config_init(struct ca_config *cfg);
