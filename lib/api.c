@@ -4,7 +4,6 @@
 #include "auth/broker.h"
 #include "auth/module.h"
 #include "keyring/store.h"
-#include "protocol/proto.h"
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/text.h"
@@ -23,33 +22,31 @@ static void notice_to_stderr(const char *line)
 	ca_text_put_line(stderr, line);
 }
 
-static int create(struct carto_auth **out, struct proto_msg *msg,
+/* The options as a typed request: the same rules as the protocol's keys. */
+static int create(struct carto_auth **out, struct ca_config_request *req,
 	const struct carto_auth_options *opts)
 {
 	struct carto_auth *auth;
-	char ttl[16];
 	int error = 0;
 
 	ca_error_clear();
 	if (opts) {
-		snprintf(ttl, sizeof(ttl), "%d", opts->min_ttl > 0 ? opts->min_ttl : CA_DEFAULT_MIN_TTL);
-		if (ca_proto_set(msg, "cache_file", opts->cache_file) ||
-		    ca_proto_set(msg, "use_cache", opts->no_cache ? "false" : "true") ||
-		    ca_proto_set(msg, "api_base_url", opts->api_base_url) ||
-		    ca_proto_set(msg, "org", opts->org) ||
-		    ca_proto_set(msg, "min_ttl", ttl) ||
-		    (opts->no_browser && ca_proto_set(msg, "open_browser", "false")))
-			return ca_error(CA_ERR, "out of memory");
+		req->cache_file = opts->cache_file;
+		req->use_cache = !opts->no_cache;
+		req->api_base_url = opts->api_base_url;
+		req->org = opts->org;
+		req->min_ttl = opts->min_ttl > 0 ? opts->min_ttl : CA_DEFAULT_MIN_TTL;
+		if (opts->no_browser)
+			req->open_browser = 0;
 	}
-	if (ca_proto_set(msg, "interactive", opts && opts->interactive ? "true" : "false"))
-		return ca_error(CA_ERR, "out of memory");
+	req->interactive = opts && opts->interactive;
 	if (opts && opts->interactive)
 		ca_notice_set_sink(notice_to_stderr);
 
 	auth = ca_calloc(1, sizeof(*auth));
 	if (!auth)
 		return ca_error(CA_ERR, "out of memory");
-	if ((error = ca_config_from_msg(&auth->cfg, msg))) {
+	if ((error = ca_config_resolve(&auth->cfg, req))) {
 		ca_free(auth);
 		return error;
 	}
@@ -61,31 +58,25 @@ static int create(struct carto_auth **out, struct proto_msg *msg,
 int carto_auth_from_m2m(struct carto_auth **out, const char *credentials_file,
 	const struct carto_auth_options *opts)
 {
-	struct proto_msg msg;
-	int error;
+	struct ca_config_request req;
 
 	if (!out || !credentials_file)
 		return ca_error(CA_EINVAL, "carto_auth_from_m2m: out and credentials_file are required");
-	ca_proto_msg_init(&msg);
-	error = ca_proto_set(&msg, "mode", "m2m") ||
-		ca_proto_set(&msg, "credentials_file", credentials_file)
-		? ca_error(CA_ERR, "out of memory") : create(out, &msg, opts);
-	ca_proto_msg_clear(&msg);
-	return error;
+	ca_config_request_init(&req);
+	req.mode = CA_MODE_M2M;
+	req.credentials_file = credentials_file;
+	return create(out, &req, opts);
 }
 
 int carto_auth_from_oauth(struct carto_auth **out, const struct carto_auth_options *opts)
 {
-	struct proto_msg msg;
-	int error;
+	struct ca_config_request req;
 
 	if (!out)
 		return ca_error(CA_EINVAL, "carto_auth_from_oauth: out is required");
-	ca_proto_msg_init(&msg);
-	error = ca_proto_set(&msg, "mode", "oauth") ? ca_error(CA_ERR, "out of memory") :
-		create(out, &msg, opts);
-	ca_proto_msg_clear(&msg);
-	return error;
+	ca_config_request_init(&req);
+	req.mode = CA_MODE_OAUTH;
+	return create(out, &req, opts);
 }
 
 int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
