@@ -532,6 +532,12 @@ case_dw() {
   assert_eq carto-dw-ac-demo1234 "$(kv_get "$OUT" carto_dw_project)"
   assert_match "$(kv_get "$OUT" carto_dw_token)" '^ya29\.'
   assert_empty "$ERR"
+  run_helper '' dw --format json
+  assert_rc 0
+  assert_eq '{"project": "carto-dw-ac-demo1234", "token": "'"$(json_get "$OUT" token)"'"}' "$OUT" \
+    "dw --format json, byte for byte"
+  assert_match "$(json_get "$OUT" token)" '^ya29\.'
+
   # a refusal is reported with what to check
   standin_fault '{"kind": "status", "status": 403, "path": "/v3/connections/carto-dw/token"}'
   run_helper '' dw
