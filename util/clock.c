@@ -16,7 +16,7 @@ static _Thread_local int64_t call_start_ms;
 void ca_call_begin(void)
 {
 	if (call_depth++ == 0)
-		call_start_ms = ca_clock_ms();
+		call_start_ms = 0; /* set by the first ca_call_started_ms() */
 }
 
 void ca_call_end(void)
