@@ -24,7 +24,7 @@ LIBDIR=$(dirname "$CARTO_AUTH_LIB")
 
 SAN=()
 if readelf -d "$CARTO_AUTH_LIB" | grep -q libasan; then
-  SAN=(-fsanitize=address,undefined)
+  SAN=("-fsanitize=address,undefined")
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 elif readelf -d "$CARTO_AUTH_LIB" | grep -q libtsan; then
   SAN=(-fsanitize=thread)
@@ -43,6 +43,7 @@ make_creds_file "$TEST_TMP/creds2.json" "$STANDIN_CLIENT_2" "$STANDIN_SECRET_2" 
 
 case_long_running() {
   local calls renewals requests
+  # shellcheck disable=SC2034 # read by _t_capture (tests/lib.sh)
   HELPER_TIMEOUT=$((seconds + 120))
   echo "running for $seconds s${SAN[*]:+ with ${SAN[*]}}" >&2
   _t_capture "" "$TEST_TMP/long_running" "$seconds" 2 "$STANDIN_URL/" \

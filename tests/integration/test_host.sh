@@ -25,7 +25,7 @@ ARCHIVE=$LIBDIR/libcarto-auth.a
 # A library built with sanitizers needs programs built with them too.
 SAN=()
 if readelf -d "$CARTO_AUTH_LIB" 2>/dev/null | grep -q 'libasan'; then
-  SAN=(-fsanitize=address,undefined)
+  SAN=("-fsanitize=address,undefined")
 elif readelf -d "$CARTO_AUTH_LIB" 2>/dev/null | grep -q 'libtsan'; then
   SAN=(-fsanitize=thread)
 fi
