@@ -72,12 +72,12 @@ int command_login(const struct options *opts)
  * Prints a JSON object made with cJSON as one line, in the layout the
  * documentation shows ({"key": value, "key": value}): cJSON encodes it
  * whole, then a space goes after each ':' and ',' outside strings. The
- * text is printed only once complete, and freed through cJSON's
- * allocator, which wipes it (util/mem.c).
+ * text is printed only once complete; the text and the tree are wiped
+ * when freed (ca_json_print, ca_json_delete: util/mem.h).
  */
 static int print_json_line(FILE *f, const cJSON *object)
 {
-	char *text = cJSON_PrintUnformatted(object), *p;
+	char *text = ca_json_print(object, 0), *p;
 	int in_string = 0;
 
 	if (!text)
@@ -92,7 +92,7 @@ static int print_json_line(FILE *f, const cJSON *object)
 			fputc(' ', f);
 	}
 	fputc('\n', f);
-	cJSON_free(text);
+	ca_free(text);
 	return 0;
 }
 
@@ -175,7 +175,6 @@ int command_token(const struct options *opts)
 		shell_quote(stdout, tok.access_token);
 		fputc('\n', stdout);
 	} else {
-		ca_mem_init_json();
 		if (!(json = cJSON_CreateObject()) ||
 		    json_add(json, "access_token", tok.access_token) ||
 		    !cJSON_AddItemToObject(json, "expiration", cJSON_CreateNumber((double)tok.expiration)) ||
@@ -187,7 +186,7 @@ int command_token(const struct options *opts)
 		}
 	}
 out:
-	cJSON_Delete(json);
+	ca_json_delete(json);
 	ca_token_clear(&tok);
 	ca_store_free(store);
 	ca_config_clear(&cfg);
@@ -224,7 +223,6 @@ int command_dw(const struct options *opts)
 		goto out;
 	}
 	if (!strcmp(format, "json")) {
-		ca_mem_init_json();
 		if (!(json = cJSON_CreateObject()) || json_add(json, "project", project) ||
 		    json_add(json, "token", token) || print_json_line(stdout, json)) {
 			ca_error(CA_ERR, "out of memory");
@@ -241,7 +239,7 @@ int command_dw(const struct options *opts)
 		ca_proto_write(stdout, "carto_dw_token", token);
 	}
 out:
-	cJSON_Delete(json);
+	ca_json_delete(json);
 	ca_free(project);
 	ca_free(token);
 	ca_token_clear(&tok);

@@ -5,6 +5,7 @@
  * (auth/module.h).
  */
 #include "auth/module.h"
+#include "auth/net/http.h"
 
 extern const struct ca_module ca_module_table;
 
@@ -27,5 +28,10 @@ static const struct ca_module_head head = {
 __attribute__((visibility("default")))
 const struct ca_module_head *carto_auth_net_entry(void)
 {
+	/*
+	 * Only the executable loads this module: libcurl may get its wiping
+	 * allocator here (a failure shows at the first request).
+	 */
+	(void)ca_http_init_executable();
 	return &head;
 }
