@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 struct loadable {
+	int abi;            /* the table's ABI version */
 	const char *file;   /* carto-auth-net.so */
 	const char *entry;  /* the function returning its table */
 	const char *what;   /* for messages */
@@ -32,10 +33,10 @@ struct loadable {
 };
 
 static struct loadable net = {
-	"carto-auth-net.so", "carto_auth_net_entry", "the network part of carto-auth", NULL
+	CA_MODULE_ABI, "carto-auth-net.so", "carto_auth_net_entry", "the network part of carto-auth", NULL
 };
 static struct loadable keyring = {
-	"carto-auth-keyring.so", "carto_auth_keyring_entry", "the keyring part of carto-auth", NULL
+	CA_KEYRING_MODULE_ABI, "carto-auth-keyring.so", "carto_auth_keyring_entry", "the keyring part of carto-auth", NULL
 };
 
 /* Every table starts with its ABI version. */
@@ -60,7 +61,7 @@ static const void *try_load(const struct loadable *l, const char *dir)
 	}
 	*(void **)&entry = dlsym(handle, l->entry);
 	table = entry ? entry() : NULL;
-	if (!table || table->abi != CA_MODULE_ABI) {
+	if (!table || table->abi != l->abi) {
 		ca_error(CA_ERR, "%s does not match this carto-auth; reinstall carto-auth", path);
 		dlclose(handle);
 		return NULL;
@@ -104,5 +105,9 @@ const struct ca_module *ca_module_get(void)
 
 const struct ca_keyring_module *ca_keyring_module_get(void)
 {
-	return load(&keyring);
+	const struct ca_keyring_module *module = keyring.table;
+
+	if (!module && (module = load(&keyring)))
+		module->quiet_logs(); /* the executable owns GLib's log handlers */
+	return module;
 }

@@ -21,6 +21,7 @@
 #include "keyring/store.h"
 
 #include "token/jwt.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -178,7 +179,7 @@ static int names_m2m_client(const char *sub, const char *client_id)
  * organization), a token without org_id, and azp (when present) that client.
  * A token whose claims cannot be read matches nothing.
  */
-static int claims_match(const char *access_token, const struct ca_config *id)
+static int claims_match(const char *access_token, const struct ca_identity *id)
 {
 	struct ca_jwt_claims claims;
 	int match = 0;
@@ -193,7 +194,7 @@ static int claims_match(const char *access_token, const struct ca_config *id)
 			(!claims.azp || !strcmp(claims.azp, id->client_id));
 	} else {
 		match = str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org &&
-			str_eq(id->oauth_client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
+			str_eq(id->client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
 			(!claims.azp || !strcmp(claims.azp, CA_DEFAULT_CLIENT_ID));
 	}
 	ca_jwt_claims_clear(&claims);
@@ -205,7 +206,7 @@ static int claims_match(const char *access_token, const struct ca_config *id)
  * check_secret, an M2M token also needs id's client secret (reading);
  * without, the identity alone decides (erasing).
  */
-static int record_matches(const struct token_record *rec, const struct ca_config *id,
+static int record_matches(const struct token_record *rec, const struct ca_identity *id,
 	int check_secret)
 {
 	if (!rec->has_identity) {
@@ -220,12 +221,12 @@ static int record_matches(const struct token_record *rec, const struct ca_config
 		return str_eq(rec->client_id, id->client_id) &&
 			str_eq(rec->tok.api_base_url, id->api_base_url) &&
 			(!check_secret ||
-			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id->client_secret));
-	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->oauth_client_id);
+			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id));
+	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->client_id);
 }
 
 int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len,
-	const struct ca_config *id)
+	const struct ca_identity *id)
 {
 	struct token_record rec;
 	int error;
@@ -241,14 +242,14 @@ int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len
 	return 0;
 }
 
-char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
+char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct store_fp fp = { "", "" };
 	cJSON *root;
 	char *json = NULL;
 
 	ca_mem_init_json();
-	if (id->mode == CA_MODE_M2M && id->client_secret && ca_store_fp_new(&fp, id->client_secret))
+	if (id->mode == CA_MODE_M2M && id->has_secret && ca_store_fp_new(&fp, id))
 		return NULL;
 	root = cJSON_CreateObject();
 	if (!root)
@@ -259,12 +260,11 @@ char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token
 	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
 	    !cJSON_AddStringToObject(root, "mode", ca_mode_name(id->mode)) ||
 	    !cJSON_AddStringToObject(root, "auth_url", id->auth_url) ||
-	    !cJSON_AddStringToObject(root, "client_id",
-		id->mode == CA_MODE_M2M ? id->client_id : id->oauth_client_id))
+	    !cJSON_AddStringToObject(root, "client_id", id->client_id))
 		goto out;
 	if (id->org && !cJSON_AddStringToObject(root, "org", id->org))
 		goto out;
-	if (id->mode == CA_MODE_M2M && id->client_secret &&
+	if (id->mode == CA_MODE_M2M && id->has_secret &&
 	    (!cJSON_AddStringToObject(root, "secret_salt", fp.salt) ||
 	     !cJSON_AddStringToObject(root, "secret_hmac", fp.hmac)))
 		goto out;
@@ -285,13 +285,13 @@ static char *reference_path(const struct file_store *fs, enum ca_mode mode)
 	return ca_fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
 }
 
-static char *identity_path(const struct file_store *fs, const struct ca_config *id)
+static char *identity_path(const struct file_store *fs, const struct ca_identity *id)
 {
 	char tag[40], name[64];
 
 	if (fs->cache_file)
 		return NULL;
-	ca_config_identity_tag(id, tag);
+	ca_identity_tag(id, tag);
 	snprintf(name, sizeof(name), "tokens/%s.json", tag);
 	return ca_fs_join(fs->home, name);
 }
@@ -367,7 +367,7 @@ static int check_dirs(const struct file_store *fs)
 	return error == CA_ENOTFOUND ? 0 : error;
 }
 
-static int file_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int file_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
@@ -428,7 +428,7 @@ static int ensure_dirs(const struct file_store *fs)
 	return error;
 }
 
-static int file_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int file_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *json = NULL, *ipath = NULL, *rpath = NULL;
@@ -461,7 +461,7 @@ out:
 	return error;
 }
 
-static int file_token_erase(struct store *s, const struct ca_config *id)
+static int file_token_erase(struct store *s, const struct ca_identity *id)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *ipath = identity_path(fs, id), *rpath = reference_path(fs, id->mode);
@@ -514,17 +514,17 @@ static int list_one(struct file_store *fs, const char *path, store_token_cb cb, 
 static int reference_is_copy(struct file_store *fs, const char *path)
 {
 	struct token_record rec;
-	struct ca_config id;
+	struct ca_identity id;
 	char *ipath;
 	int copy = 0;
 
 	if (read_record(fs, &rec, path))
 		return 1;
 	if (rec.has_identity) {
-		ca_config_init(&id);
+		ca_identity_init(&id);
 		id.mode = rec.mode;
 		id.auth_url = rec.auth_url;
-		id.client_id = id.oauth_client_id = rec.client_id;
+		id.client_id = rec.client_id;
 		id.org = rec.org;
 		id.api_base_url = rec.tok.api_base_url;
 		ipath = identity_path(fs, &id);
@@ -571,15 +571,15 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 
 static int file_token_erase_info(struct store *s, const struct store_token_info *info)
 {
-	struct ca_config id;
+	struct ca_identity id;
 	int error;
 
-	ca_config_init(&id);
+	ca_identity_init(&id);
 	id.mode = info->mode;
-	id.auth_url = (char *)info->auth_url;
-	id.client_id = id.oauth_client_id = (char *)info->client_id;
-	id.org = (char *)info->org;
-	id.api_base_url = (char *)info->api_base_url;
+	id.auth_url = info->auth_url;
+	id.client_id = info->client_id;
+	id.org = info->org;
+	id.api_base_url = info->api_base_url;
 	error = file_token_erase(s, &id);
 	/* A file listed but not matched by identity (foreign copy) goes too. */
 	if (info->location && strcmp(info->location, "keyring"))
@@ -877,16 +877,16 @@ static const struct store_ops file_store_ops = {
 	.free = file_store_free,
 };
 
-int ca_file_store_open(struct store **out, const struct ca_config *cfg)
+int ca_file_store_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct file_store *fs = ca_calloc(1, sizeof(*fs));
 
 	if (!fs)
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &file_store_ops;
-	fs->home = ca_strdup(cfg->home);
-	fs->cache_file = cfg->cache_file ? ca_strdup(cfg->cache_file) : NULL;
-	if (!fs->home || (cfg->cache_file && !fs->cache_file)) {
+	fs->home = ca_strdup(opts->home);
+	fs->cache_file = opts->cache_file ? ca_strdup(opts->cache_file) : NULL;
+	if (!fs->home || (opts->cache_file && !fs->cache_file)) {
 		file_store_free(&fs->base);
 		return ca_error(CA_ERR, "out of memory");
 	}

@@ -2,18 +2,27 @@
  * The keyring half of the library (keyring/secret/, libsecret), behind a
  * table of entry points like the network half's (auth/module.h): linked
  * into libcarto-auth, loaded by the executable only when the keyring is
- * used.
+ * used. It sees the store options, never the configuration.
  */
 #ifndef CA_KEYRING_MODULE_H
 #define CA_KEYRING_MODULE_H
 
-#include "auth/module.h"
 #include "keyring/store.h"
+#include "token/identity.h"
+
+/* Bumped whenever this table changes; the loader refuses another value. */
+#define CA_KEYRING_MODULE_ABI 3
 
 struct ca_keyring_module {
 	int abi;
 	/* The Secret Service store; CA_EKEYRING when it cannot be reached. */
-	int (*open)(struct store **out, const struct ca_config *cfg);
+	int (*open)(struct store **out, const struct ca_store_options *opts);
+	/*
+	 * Routes libsecret's GLib log messages to the debug log. GLib's log
+	 * handlers are the process's: only the executable calls this (its
+	 * loader, after loading), never the library, whose host owns them.
+	 */
+	void (*quiet_logs)(void);
 };
 
 /*

@@ -227,7 +227,7 @@ static void session_drop(struct fast_store *fs)
 	fs->crypt_error = 0;
 }
 
-static GVariant *search_attrs(const struct ca_config *id)
+static GVariant *search_attrs(const struct ca_identity *id)
 {
 	GHashTable *attrs = ca_secret_store_token_identity(id);
 	GVariantBuilder b;
@@ -253,7 +253,7 @@ static void search_drop(struct fast_store *fs)
 }
 
 /* Asks SearchItems for id's token, unless it was asked for these attributes already. */
-static void search_request(struct fast_store *fs, const struct ca_config *id)
+static void search_request(struct fast_store *fs, const struct ca_identity *id)
 {
 	GVariant *attrs = g_variant_ref_sink(search_attrs(id));
 
@@ -272,10 +272,10 @@ static void search_request(struct fast_store *fs, const struct ca_config *id)
  * one call to the default collection's alias path. Without an owner the bus
  * answers at once (no auto-start); any error sends the caller to the full
  * store, which starts the service or explains. The encrypted session and
- * the search for cfg's token, which a read will want next, are asked for
- * in the same round trip.
+ * the search for the token a read will want next (opts->prefetch), are
+ * asked for in the same round trip.
  */
-static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
+static int plainly_usable(struct fast_store *fs, const struct ca_store_options *opts)
 {
 	struct pending get = { 0 };
 	GVariant *locked;
@@ -285,7 +285,8 @@ static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 	call_start(&get, fs, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
 	session_request(fs);
-	search_request(fs, cfg);
+	if (opts->prefetch)
+		search_request(fs, opts->prefetch);
 	if (call_wait(&get, fs->ctx)) {
 		g_variant_get(get.reply, "(v)", &locked);
 		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
@@ -301,15 +302,13 @@ static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 
 static int full_store(struct store **out, struct fast_store *fs)
 {
-	struct ca_config cfg;
+	struct ca_store_options opts = { 0 };
 	int error = 0;
 
 	if (!fs->full) {
 		/* secret_store_open reads only whether it may prompt. */
-		ca_config_init(&cfg);
-		cfg.interactive = fs->interactive;
-		error = ca_secret_store_open(&fs->full, &cfg);
-		ca_config_clear(&cfg);
+		opts.interactive = fs->interactive;
+		error = ca_secret_store_open(&fs->full, &opts);
 	}
 	*out = fs->full;
 	return error;
@@ -395,7 +394,7 @@ static GHashTable *item_attributes(GVariant *reply)
  * secret than id's.
  */
 static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
-	const char *item, GHashTable *attrs, const struct ca_config *id)
+	const char *item, GHashTable *attrs, const struct ca_identity *id)
 {
 	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
 	const guchar *iv_data, *ct_data;
@@ -434,7 +433,7 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
  * trip asks for the item's attributes and GetSecrets together, our half of
  * the key computed meanwhile.
  */
-static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_config *id)
+static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_identity *id)
 {
 	struct pending attrs_call = { 0 }, secret = { 0 };
 	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
@@ -483,7 +482,7 @@ out:
 	return error;
 }
 
-static int fast_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int fast_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
@@ -507,7 +506,7 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 
 /* ---- everything else: the full store ---- */
 
-static int fast_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int fast_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct store *full;
 	int error = full_store(&full, (struct fast_store *)s);
@@ -515,7 +514,7 @@ static int fast_token_save(struct store *s, const struct ca_config *id, const st
 	return error ? error : full->ops->token_save(full, id, tok);
 }
 
-static int fast_token_erase(struct store *s, const struct ca_config *id)
+static int fast_token_erase(struct store *s, const struct ca_identity *id)
 {
 	struct store *full;
 	int error = full_store(&full, (struct fast_store *)s);
@@ -594,18 +593,18 @@ static const struct store_ops fast_store_ops = {
 	.free = fast_free,
 };
 
-int ca_secret_fast_open(struct store **out, const struct ca_config *cfg)
+int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct fast_store *fs;
 	GError *err = NULL;
 	int error;
 
 	if (!ca_store_session_bus_present())
-		return ca_secret_store_open(out, cfg);
+		return ca_secret_store_open(out, opts);
 	if (!(fs = ca_calloc(1, sizeof(*fs))))
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
-	fs->interactive = cfg->interactive;
+	fs->interactive = opts->interactive;
 	if (!(fs->bus = connect_bus(&err, fs))) {
 		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			error = ca_error(CA_EKEYRING, "cannot connect to the session bus: no answer within %d s",
@@ -617,10 +616,10 @@ int ca_secret_fast_open(struct store **out, const struct ca_config *cfg)
 		return error;
 	}
 	fs->ctx = g_main_context_new();
-	if (!plainly_usable(fs, cfg)) {
+	if (!plainly_usable(fs, opts)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
-		return ca_secret_store_open(out, cfg);
+		return ca_secret_store_open(out, opts);
 	}
 	ca_debug("keyring: Secret Service running, default collection unlocked");
 	*out = &fs->base;

@@ -36,6 +36,7 @@
 
 #include "keyring/secret/secret_session.h"
 #include "keyring/store.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/mem.h"
 
@@ -190,8 +191,12 @@ static void log_to_debug(const gchar *domain, GLogLevelFlags level,
 	ca_debug("keyring: %s: %s", domain ? domain : "glib", message);
 }
 
-/* libsecret reports some failures with g_warning; the library never prints. */
-static void quiet_libsecret(void)
+/*
+ * libsecret reports some failures with g_warning, which the executable
+ * sends to the debug log. GLib's log handlers belong to the process: the
+ * library leaves them to its host and never calls this.
+ */
+void ca_secret_quiet_logs(void)
 {
 	static gsize done;
 
@@ -280,9 +285,9 @@ static int default_collection(SecretCollection **out, struct secret_store *ss,
 }
 
 /* Why no prompt may be shown (for messages). */
-static const char *no_prompt_reason(const struct ca_config *cfg)
+static const char *no_prompt_reason(const struct ca_store_options *opts)
 {
-	return cfg->interactive ? "no display to show a prompt on" : "interactive=false";
+	return opts->interactive ? "no display to show a prompt on" : "interactive=false";
 }
 
 /* ---- attributes ---- */
@@ -321,21 +326,21 @@ static const char *nonempty(const char *s)
 }
 
 /* The attributes that name a token's identity (see the top of the file). */
-static GHashTable *token_identity(const struct ca_config *id)
+static GHashTable *token_identity(const struct ca_identity *id)
 {
 	GHashTable *attrs = attrs_new();
 	int m2m = id->mode == CA_MODE_M2M;
 
 	attrs_put(attrs, "mode", ca_mode_name(id->mode));
 	attrs_put(attrs, "auth_url", id->auth_url);
-	attrs_put(attrs, "client_id", m2m ? id->client_id : id->oauth_client_id);
+	attrs_put(attrs, "client_id", id->client_id);
 	attrs_put(attrs, "org", m2m ? NULL : id->org);
 	if (m2m)
 		attrs_put(attrs, "api_base_url", id->api_base_url);
 	return attrs;
 }
 
-GHashTable *ca_secret_store_token_identity(const struct ca_config *id)
+GHashTable *ca_secret_store_token_identity(const struct ca_identity *id)
 {
 	return token_identity(id);
 }
@@ -526,7 +531,7 @@ static void region_of(char *out, size_t size, const char *url)
 	out[len] = '\0';
 }
 
-static void token_label(char *out, size_t size, const struct ca_config *id,
+static void token_label(char *out, size_t size, const struct ca_identity *id,
 	const struct ca_token *tok)
 {
 	char region[128];
@@ -543,7 +548,7 @@ static void token_label(char *out, size_t size, const struct ca_config *id,
 }
 
 /* The item's secret; NULL with the last error set on failure. */
-static char *token_secret_json(const struct ca_config *id, const struct ca_token *tok)
+static char *token_secret_json(const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct store_fp fp = { "", "" };
 	int m2m = id->mode == CA_MODE_M2M;
@@ -551,7 +556,7 @@ static char *token_secret_json(const struct ca_config *id, const struct ca_token
 	char *json = NULL;
 
 	ca_mem_init_json();
-	if (m2m && ca_store_fp_new(&fp, id->client_secret))
+	if (m2m && ca_store_fp_new(&fp, id))
 		return NULL;
 	if (!(root = cJSON_CreateObject())) {
 		ca_error(CA_ERR, "out of memory");
@@ -586,7 +591,7 @@ static const char *json_str(const cJSON *root, const char *name)
  * fast path (secret_fast.c).
  */
 int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
-	GHashTable *attrs, const struct ca_config *id)
+	GHashTable *attrs, const struct ca_identity *id)
 {
 	const char *access, *api, *refresh, *account;
 	const cJSON *exp;
@@ -603,7 +608,7 @@ int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t l
 	    ca_time_from_double(&tok.expiration, exp->valuedouble))
 		goto out;
 	if (id && id->mode == CA_MODE_M2M && !ca_store_fp_matches(json_str(root, "secret_salt"),
-	    json_str(root, "secret_hmac"), id->client_secret)) {
+	    json_str(root, "secret_hmac"), id)) {
 		error = CA_ENOTFOUND;
 		goto out;
 	}
@@ -634,7 +639,7 @@ out:
  * CA_ENOTFOUND when it was stored for another client secret than id's
  * (id NULL: no check, for listing).
  */
-static int token_from_item(struct ca_token *out, SecretItem *item, const struct ca_config *id)
+static int token_from_item(struct ca_token *out, SecretItem *item, const struct ca_identity *id)
 {
 	GHashTable *attrs = secret_item_get_attributes(item);
 	SecretValue *value = secret_item_get_secret(item);
@@ -652,7 +657,7 @@ static int token_from_item(struct ca_token *out, SecretItem *item, const struct 
 	return error;
 }
 
-static int ss_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int ss_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	struct secret_store *ss = (struct secret_store *)s;
 	GHashTable *attrs = token_identity(id);
@@ -687,7 +692,7 @@ static int ss_token_load(struct store *s, struct ca_token *out, const struct ca_
 	return error;
 }
 
-static int ss_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int ss_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct secret_store *ss = (struct secret_store *)s;
 	GHashTable *attrs = token_identity(id);
@@ -752,7 +757,7 @@ out:
 	return error;
 }
 
-static int ss_token_erase(struct store *s, const struct ca_config *id)
+static int ss_token_erase(struct store *s, const struct ca_identity *id)
 {
 	GHashTable *attrs = token_identity(id);
 	int error, count;
@@ -1111,7 +1116,7 @@ static const struct store_ops secret_store_ops = {
 	.free = ss_free,
 };
 
-int ca_secret_store_open(struct store **out, const struct ca_config *cfg)
+int ca_secret_store_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct secret_store *ss = NULL;
 	SecretCollection *coll = NULL;
@@ -1125,11 +1130,10 @@ int ca_secret_store_open(struct store **out, const struct ca_config *cfg)
 	if (!ca_store_session_bus_present())
 		return ca_error(CA_EKEYRING,
 			"no session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service");
-	quiet_libsecret();
 	if (!(ss = ca_calloc(1, sizeof(*ss))))
 		return ca_error(CA_ERR, "out of memory");
 	ss->base.ops = &secret_store_ops;
-	ss->can_prompt = cfg->interactive && display_present();
+	ss->can_prompt = opts->interactive && display_present();
 	if ((error = watchdog_start(&w, OPEN_MS)))
 		goto out;
 
@@ -1169,10 +1173,10 @@ int ca_secret_store_open(struct store **out, const struct ca_config *cfg)
 	if (!ss->can_prompt && !coll)
 		error = ca_error(CA_EKEYRING,
 			"the keyring has no default collection, and creating one needs a prompt (%s)",
-			no_prompt_reason(cfg));
+			no_prompt_reason(opts));
 	else if (!ss->can_prompt && secret_collection_get_locked(coll))
 		error = ca_error(CA_EKEYRING, "the keyring is locked, and unlocking it needs a prompt (%s)",
-			no_prompt_reason(cfg));
+			no_prompt_reason(opts));
 out:
 	watchdog_stop(&w);
 	if (coll)
