@@ -24,6 +24,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #include <cjson/cJSON.h>
@@ -76,13 +77,6 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-static const char *json_str(const cJSON *root, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 static int exists(const char *path)
 {
 	struct stat st;
@@ -118,8 +112,8 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		reason = "it is not a JSON object (truncated?)";
 		goto out;
 	}
-	access = json_str(root, "access_token");
-	api = json_str(root, "api_base_url");
+	access = ca_json_str(root, "access_token");
+	api = ca_json_str(root, "api_base_url");
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
 	if (!access || !*access || !api || !*api || !cJSON_IsNumber(exp) ||
 	    ca_time_from_double(&rec->tok.expiration, exp->valuedouble) ||
@@ -136,16 +130,16 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		}
 		rec->has_identity = 1;
 		rec->mode = strcmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
-		rec->auth_url = dup_or_null(json_str(root, "auth_url"));
-		rec->client_id = dup_or_null(json_str(root, "client_id"));
-		rec->org = dup_or_null(json_str(root, "org"));
-		rec->secret_salt = dup_or_null(json_str(root, "secret_salt"));
-		rec->secret_hmac = dup_or_null(json_str(root, "secret_hmac"));
+		rec->auth_url = dup_or_null(ca_json_str(root, "auth_url"));
+		rec->client_id = dup_or_null(ca_json_str(root, "client_id"));
+		rec->org = dup_or_null(ca_json_str(root, "org"));
+		rec->secret_salt = dup_or_null(ca_json_str(root, "secret_salt"));
+		rec->secret_hmac = dup_or_null(ca_json_str(root, "secret_hmac"));
 	}
 	rec->tok.access_token = ca_strdup(access);
 	rec->tok.api_base_url = ca_strdup(api);
-	rec->tok.refresh_token = dup_or_null(json_str(root, "refresh_token"));
-	rec->tok.account = dup_or_null(json_str(root, "account"));
+	rec->tok.refresh_token = dup_or_null(ca_json_str(root, "refresh_token"));
+	rec->tok.account = dup_or_null(ca_json_str(root, "account"));
 	if (rec->tok.refresh_token && strpbrk(rec->tok.refresh_token, "\r\n"))
 		ca_clear_ptr(&rec->tok.refresh_token);
 	error = rec->tok.access_token && rec->tok.api_base_url ? 0 : ca_error(CA_ERR, "out of memory");
@@ -634,15 +628,15 @@ static int cred_from_json(struct cred *c, const cJSON *item)
 	if (!cJSON_IsObject(item))
 		return CA_EINVAL;
 	for (i = 0; i < 4; i++) {
-		const char *v = json_str(item, cred_fields[i]);
+		const char *v = ca_json_str(item, cred_fields[i]);
 
 		if (v && !(*cred_field(c, i) = ca_strdup(v)))
 			goto oom;
 	}
-	if (json_str(item, "password") && !(c->password = ca_strdup(json_str(item, "password"))))
+	if (ca_json_str(item, "password") && !(c->password = ca_strdup(ca_json_str(item, "password"))))
 		goto oom;
-	if (json_str(item, "oauth_refresh_token") &&
-	    !(c->oauth_refresh_token = ca_strdup(json_str(item, "oauth_refresh_token"))))
+	if (ca_json_str(item, "oauth_refresh_token") &&
+	    !(c->oauth_refresh_token = ca_strdup(ca_json_str(item, "oauth_refresh_token"))))
 		goto oom;
 	if (cJSON_IsNumber(expiry))
 		(void)ca_time_from_double(&c->password_expiry_utc, expiry->valuedouble);

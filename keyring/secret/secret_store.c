@@ -38,6 +38,7 @@
 #include "keyring/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #include <cjson/cJSON.h>
@@ -577,13 +578,6 @@ out:
 	return json;
 }
 
-static const char *json_str(const cJSON *root, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
-
-	return (cJSON_IsString(item) && *item->valuestring) ? item->valuestring : NULL;
-}
-
 /*
  * Reads a token from an item's secret and attributes; CA_EINVAL when the
  * secret is not one of ours, CA_ENOTFOUND when id is an M2M identity whose
@@ -602,20 +596,21 @@ int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t l
 	ca_token_init(&tok);
 	ca_mem_init_json();
 	root = cJSON_ParseWithLength(data, len);
-	access = json_str(root, "access_token");
+	access = nonempty(ca_json_str(root, "access_token"));
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
 	if (!access || strpbrk(access, "\r\n") || !cJSON_IsNumber(exp) ||
 	    ca_time_from_double(&tok.expiration, exp->valuedouble))
 		goto out;
-	if (id && id->mode == CA_MODE_M2M && !ca_store_fp_matches(json_str(root, "secret_salt"),
-	    json_str(root, "secret_hmac"), id)) {
+	if (id && id->mode == CA_MODE_M2M &&
+	    !ca_store_fp_matches(nonempty(ca_json_str(root, "secret_salt")),
+		nonempty(ca_json_str(root, "secret_hmac")), id)) {
 		error = CA_ENOTFOUND;
 		goto out;
 	}
-	api = json_str(root, "api_base_url");
+	api = nonempty(ca_json_str(root, "api_base_url"));
 	if (!api)
 		api = nonempty(attr(attrs, "api_base_url"));
-	refresh = json_str(root, "refresh_token");
+	refresh = nonempty(ca_json_str(root, "refresh_token"));
 	if (refresh && strpbrk(refresh, "\r\n"))
 		refresh = NULL;
 	account = nonempty(attr(attrs, "account"));
