@@ -349,11 +349,54 @@ static void keyring_items_need_the_secret(void **state)
 	ca_config_clear(&wrong);
 }
 
+/*
+ * The stores get an identity, never the configuration: the M2M secret
+ * only as its SHA-256 digest. The identity's tag names token files and
+ * locks, so it must not change from one version to the next.
+ */
+static void identity_from_config(void **state)
+{
+	struct ca_config m2m, oauth;
+	struct ca_identity id;
+	unsigned char digest[SHA256_DIGEST_LEN];
+	char tag[40];
+
+	(void)state;
+	m2m_id(&m2m, "client-a", "secret-a");
+	ca_config_identity(&id, &m2m);
+	assert_int_equal(CA_MODE_M2M, id.mode);
+	assert_string_equal("client-a", id.client_id);
+	assert_string_equal("https://x.api.carto.com", id.api_base_url);
+	assert_true(id.has_secret);
+	ca_sha256(digest, "secret-a", strlen("secret-a"));
+	assert_memory_equal(digest, id.secret_digest, sizeof(digest));
+	assert_null(memmem(&id, sizeof(id), "secret-a", strlen("secret-a")));
+	ca_identity_tag(&id, tag);
+	assert_string_equal("m2m-0b2c24f525ea754a", tag);
+	ca_config_identity_tag(&m2m, tag);
+	assert_string_equal("m2m-0b2c24f525ea754a", tag);
+	ca_identity_clear(&id);
+	assert_false(id.has_secret);
+	assert_memory_not_equal(digest, id.secret_digest, sizeof(digest));
+
+	oauth_id(&oauth, CA_DEFAULT_AUTH_URL, NULL);
+	ca_config_identity(&id, &oauth);
+	assert_int_equal(CA_MODE_OAUTH, id.mode);
+	assert_string_equal(CA_DEFAULT_CLIENT_ID, id.client_id);
+	assert_false(id.has_secret);
+	ca_identity_tag(&id, tag);
+	assert_string_equal("oauth-1f4e758eef5b0855", tag);
+	ca_identity_clear(&id);
+	ca_config_clear(&m2m);
+	ca_config_clear(&oauth);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hmac_sha256_vectors),
 		cmocka_unit_test(fingerprints),
+		cmocka_unit_test(identity_from_config),
 		cmocka_unit_test(claims_of_tokens),
 		cmocka_unit_test(long_tokens_are_not_read),
 		cmocka_unit_test(reference_files_m2m),
