@@ -189,7 +189,6 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 	cJSON *root;
 	int error;
 
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength(text, len);
 	if (!root || !cJSON_IsObject(root)) {
 		error = ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
@@ -210,7 +209,7 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 	cfg->client_secret = secret;
 	id = secret = NULL;
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_free(api);
 	ca_free(id);
 	ca_free(secret);

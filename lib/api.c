@@ -5,22 +5,59 @@
 #include "auth/module.h"
 #include "keyring/store.h"
 #include "protocol/proto.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/text.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 struct carto_auth {
 	struct ca_config cfg;
 	struct ca_token tok;
+	int interactive;
 };
+
+/*
+ * Whether the call running in this thread may show login progress: only
+ * one made on a handle created with opts->interactive.
+ */
+static _Thread_local int call_interactive;
 
 /* Login progress for an interactive caller; outside text shows escaped. */
 static void notice_to_stderr(const char *line)
 {
-	ca_text_put_line(stderr, line);
+	if (call_interactive)
+		ca_text_put_line(stderr, line);
+}
+
+/*
+ * The library's one-time set-up, race-free whichever thread calls first.
+ * It touches nothing the host owns: no allocator hooks, no signal or log
+ * handler; libcurl is initialised on the first request (auth/net/http.c).
+ */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_library(void)
+{
+	ca_notice_set_sink(notice_to_stderr);
+}
+
+/* The start of a call that may reach the network: its own time budget. */
+static void call_begin(const struct carto_auth *auth, int *was_interactive)
+{
+	pthread_once(&init_once, init_library);
+	*was_interactive = call_interactive;
+	call_interactive = auth->interactive;
+	ca_call_begin();
+}
+
+static void call_end(int was_interactive)
+{
+	ca_call_end();
+	call_interactive = was_interactive;
 }
 
 static int create(struct carto_auth **out, struct proto_msg *msg,
@@ -43,8 +80,6 @@ static int create(struct carto_auth **out, struct proto_msg *msg,
 	}
 	if (ca_proto_set(msg, "interactive", opts && opts->interactive ? "true" : "false"))
 		return ca_error(CA_ERR, "out of memory");
-	if (opts && opts->interactive)
-		ca_notice_set_sink(notice_to_stderr);
 
 	auth = ca_calloc(1, sizeof(*auth));
 	if (!auth)
@@ -54,6 +89,7 @@ static int create(struct carto_auth **out, struct proto_msg *msg,
 		return error;
 	}
 	ca_token_init(&auth->tok);
+	auth->interactive = opts && opts->interactive;
 	*out = auth;
 	return 0;
 }
@@ -93,11 +129,12 @@ int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
 {
 	struct store *store = NULL;
 	struct ca_token tok;
-	int error;
+	int error, was_interactive;
 
 	if (!auth || !out_token)
 		return ca_error(CA_EINVAL, "carto_auth_access_token: auth and out_token are required");
 	ca_error_clear();
+	call_begin(auth, &was_interactive);
 	ca_token_init(&tok);
 	/* The token held from the last call is good enough when still valid. */
 	if (!ca_token_valid(&auth->tok, ca_now(), auth->cfg.min_ttl)) {
@@ -115,6 +152,7 @@ int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
 out:
 	ca_store_free(store);
 	ca_token_clear(&tok);
+	call_end(was_interactive);
 	return error;
 }
 
@@ -129,14 +167,17 @@ int carto_auth_dw_credentials(struct carto_auth *auth, char **out_project, char 
 {
 	const struct ca_module *module = ca_module_get();
 	const char *token;
-	int error;
+	int error, was_interactive;
 
 	if (!auth || !out_project || !out_token)
 		return ca_error(CA_EINVAL, "carto_auth_dw_credentials: arguments are required");
-	if ((error = carto_auth_access_token(auth, &token, NULL)))
-		return error;
-	return module->dw_credentials(out_project, out_token, &auth->cfg,
-		carto_auth_api_base_url(auth), token);
+	/* One call: the token and the Data Warehouse request share its budget. */
+	call_begin(auth, &was_interactive);
+	if (!(error = carto_auth_access_token(auth, &token, NULL)))
+		error = module->dw_credentials(out_project, out_token, &auth->cfg,
+			carto_auth_api_base_url(auth), token);
+	call_end(was_interactive);
+	return error;
 }
 
 void carto_auth_free(struct carto_auth *auth)
