@@ -38,6 +38,10 @@ struct ca_module {
 	int (*dw_credentials)(char **out_project, char **out_token,
 		const struct ca_config *cfg, const char *api_base_url,
 		const char *access_token);
+	/* The device authorization grant (RFC 8628); fills api_base_url. */
+	int (*device_login)(struct ca_token *out, const struct ca_config *cfg);
+	/* {auth_url}/oauth/revoke for a refresh token (logout). */
+	int (*oauth_revoke)(const struct ca_config *cfg, const char *refresh_token);
 };
 
 

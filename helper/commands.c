@@ -55,7 +55,15 @@ int command_login(const struct options *opts)
 
 	ca_token_init(&tok);
 	ca_config_init(&cfg);
-	if (!(status = obtain(&tok, &cfg, &store, opts, "login", BROKER_FORCE))) {
+	if (opts->device && (ca_proto_get(&opts->defaults, "credentials_file") ||
+			ca_proto_get(&opts->defaults, "open_browser"))) {
+		helper_say(stderr, "carto-auth: login: --device is an OAuth login; it does not "
+			"go with %s", ca_proto_get(&opts->defaults, "credentials_file") ?
+			"--m2m" : "--no-browser");
+		return EXIT_USAGE;
+	}
+	if (!(status = obtain(&tok, &cfg, &store, opts, "login",
+			BROKER_FORCE | (opts->device ? BROKER_DEVICE : 0)))) {
 		format_time(when, sizeof(when), tok.expiration);
 		helper_say(stderr, "Logged in to CARTO (%s, %s); the token is stored in the %s store and valid until %s.",
 			ca_mode_name(cfg.mode), tok.api_base_url ? tok.api_base_url : "no API base URL",
