@@ -5,11 +5,15 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/net/discover.h"
 #include "auth/net/http.h"
+#include "auth/net/qr.h"
 #include "token/jwt.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -192,6 +196,38 @@ out:
 	return rc;
 }
 
+#define QR_QUIET 2
+
+/*
+ * The URL as a QR code on standard error, when that is a terminal that
+ * can show it: not TERM=dumb, and wide and tall enough. Never in a pipe
+ * or a file (scripts, logs, the tests' captured output). A URL with
+ * anything unsafe in it is not drawn.
+ */
+static void show_qr(const char *url)
+{
+	static struct ca_qr qr;
+	const char *term = getenv("TERM");
+	struct winsize ws;
+
+	if (!isatty(STDERR_FILENO) || !term || !*term || !strcmp(term, "dumb") ||
+	    !ca_text_printable(url))
+		return;
+	if (ca_qr_encode(&qr, url, strlen(url), QR_ECC_M) &&
+	    ca_qr_encode(&qr, url, strlen(url), QR_ECC_L)) {
+		ca_error_clear();
+		ca_debug("device login: the URL is too long for a QR code");
+		return;
+	}
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) || ws.ws_col < qr.size + 2 * QR_QUIET ||
+	    ws.ws_row < (qr.size + 2 * QR_QUIET + 1) / 2 + 4) {
+		ca_debug("device login: the terminal is too small for the QR code");
+		return;
+	}
+	ca_notice("Or scan this code with a phone:");
+	ca_qr_print(stderr, &qr, QR_QUIET);
+}
+
 /* The code and where to enter it, escaped: both come from the server. */
 static void show_code(const struct ca_device_auth *da, int timeout_s)
 {
@@ -209,6 +245,7 @@ static void show_code(const struct ca_device_auth *da, int timeout_s)
 	} else {
 		ca_notice("and enter the code: %s", code);
 	}
+	show_qr(complete ? complete : da->verification_uri);
 	ca_notice("Waiting for the login to be approved (%d s left; Ctrl-C cancels)...",
 		timeout_s < da->expires_in ? timeout_s : da->expires_in);
 }

@@ -5,7 +5,8 @@
 # unauthorized_client, a 404), the login timeout, the poll times the
 # stand-in recorded (interval and slow_down kept, no retry of a 429), the
 # stored token (as a browser login's), and escaping of what the server
-# sends to the terminal.
+# sends to the terminal, and the QR code on a terminal only (read back with
+# zbarimg).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -77,6 +78,9 @@ case_approved() {
   assert_contains "$ERR" "and check that it shows the code $uc (or open $STANDIN_URL/activate and enter it)."
   assert_contains "$ERR" "Waiting for the login to be approved (300 s left; Ctrl-C cancels)..."
   assert_contains "$ERR" "Logged in to CARTO (oauth, $STANDIN_URL)"
+  # stderr is a file here: no QR code, no colours
+  assert_not_contains "$ERR" "scan this code" "a QR code in non-terminal output"
+  assert_not_contains "$ERR" $'\e' "an escape sequence in non-terminal output"
   # the device authorization request: as the browser login's
   assert_eq 1 "$(standin_requests /oauth/device/code)"
   assert_eq "$CLIENT_ID" "$(standin_last_form client_id /oauth/device/code)"
@@ -232,6 +236,79 @@ case_escaped() {
   assert_contains "$ERR" 'and enter the code: AB\x1b[2JCD'
 }
 t_case "the URL and code from the server are shown escaped" case_escaped
+
+# --- the QR code, on a terminal only -----------------------------------------
+
+# on_tty TERM COLS ROWS ARGS...: the helper with stderr (and all) on a
+# pseudo-terminal of that size; what the terminal showed goes to $TTY_OUT.
+on_tty() {
+  local term=$1 cols=$2 rows=$3
+  shift 3
+  TTY_OUT=$TEST_TMP/typescript
+  RC=0
+  TERM=$term timeout -k 5 60 script -qec \
+    "stty cols $cols rows $rows; exec $(printf '%q ' "$CARTO_AUTH" "$@")" \
+    "$TTY_OUT" </dev/null >/dev/null 2>&1 || RC=$?
+}
+
+# qr_text FILE: the text of the QR code drawn in a terminal transcript
+# (half blocks between our colour codes), read back with zbarimg.
+qr_text() {
+  "$PYTHON" - "$1" "$TEST_TMP/qr.pbm" <<'EOF'
+import sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+rows = []
+for line in text.split("\n"):
+    if "\x1b[30;107m" not in line:
+        continue
+    body = line.split("\x1b[30;107m", 1)[1].split("\x1b[0m", 1)[0]
+    top = [c in "\u2580\u2588" for c in body]
+    bottom = [c in "\u2584\u2588" for c in body]
+    rows += [top, bottom]
+if not rows:
+    sys.exit("no QR code in the transcript")
+w, s = len(rows[0]), 4
+with open(sys.argv[2], "w") as f:
+    f.write(f"P1\n{(w + 8) * s} {(len(rows) + 8) * s}\n")
+    for y in range(-4, len(rows) + 4):
+        line = " ".join("1" if 0 <= y < len(rows) and 0 <= x < w and rows[y][x] else "0"
+                        for x in range(-4, w + 4) for _ in range(s))
+        for _ in range(s):
+            f.write(line + "\n")
+EOF
+  zbarimg -q --raw -Sdisable -Sqrcode.enable "$TEST_TMP/qr.pbm" 2>/dev/null
+}
+
+case_qr_on_tty() {
+  fresh qr
+  standin_settings '{"device_interval": 1, "device_script": ["approve"]}'
+  on_tty xterm 100 50 login --device
+  assert_eq 0 "$RC"
+  local uc
+  uc=$(json_get "$(standin_ctl GET /_control/device)" -1.user_code)
+  assert_contains "$(cat "$TTY_OUT")" "Or scan this code with a phone:"
+  if command -v zbarimg >/dev/null; then
+    assert_eq "$STANDIN_URL/activate?user_code=$uc" "$(qr_text "$TTY_OUT")" "the QR code's URL"
+  else
+    echo "zbarimg (zbar-tools) not installed: the QR code is not decoded" >&2
+  fi
+  assert_file_exists "$TOKFILE"
+}
+t_case "a terminal gets a QR code of the verification URL" case_qr_on_tty
+
+case_no_qr() {
+  fresh noqr
+  standin_settings '{"device_interval": 1, "device_script": ["approve"]}'
+  on_tty dumb 100 50 login --device
+  assert_eq 0 "$RC"
+  assert_contains "$(cat "$TTY_OUT")" "and check that it shows the code"
+  assert_not_contains "$(cat "$TTY_OUT")" "scan this code" "QR code with TERM=dumb"
+  standin_settings '{"device_interval": 1, "device_script": ["approve"]}'
+  on_tty xterm 30 50 login --device
+  assert_eq 0 "$RC"
+  assert_not_contains "$(cat "$TTY_OUT")" "scan this code" "QR code wider than the terminal"
+}
+t_case "no QR code with TERM=dumb or on a narrow terminal" case_no_qr
 
 case_bad_usage() {
   fresh usage
