@@ -310,6 +310,20 @@ case_no_qr() {
 }
 t_case "no QR code with TERM=dumb or on a narrow terminal" case_no_qr
 
+case_debug_no_secret() {
+  fresh debug
+  standin_settings '{"device_interval": 1, "device_script": ["pending", "slow_down", "approve"]}'
+  run_helper '' --debug login --device
+  assert_rc 0
+  assert_contains "$ERR" "device login: slow_down, polling every 6 s now"
+  assert_no_secret
+  run_helper '' --debug logout
+  assert_rc 0
+  assert_no_secret
+  assert_eq 1 "$(standin_requests /oauth/revoke)"
+}
+t_case "--debug: the device code and tokens stay out of the trace" case_debug_no_secret
+
 case_bad_usage() {
   fresh usage
   make_creds_file "$TEST_TMP/creds.json" demo-client-id-0001 "$STANDIN_SECRET_1" "$STANDIN_URL"
