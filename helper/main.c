@@ -89,7 +89,8 @@ void helper_usage(FILE *f, const char *command)
 	      "  -h, --help            this help, or a command's: carto-auth COMMAND --help\n"
 	      "  -V, --version         the version\n\n"
 	      "As a git credential helper:  git config --global credential.helper carto\n"
-	      "Exit status: 0 done, 1 failed, 2 bad input or usage.\n"
+	      "Exit status: 0 done (also for an unknown command, as git expects), 1 failed,\n"
+	      "2 bad input or usage.\n"
 	      "Environment: CARTO_AUTH_STORE=auto|keyring|file, CARTO_AUTH_HOME, CARTO_AUTH_DEBUG=1.\n"
 	      "More: man carto-auth\n", f);
 }
@@ -226,6 +227,63 @@ static void harden_process(void)
 		ca_debug("cannot make the process non-dumpable");
 }
 
+/*
+ * Edits between a and b (insert, delete, replace, swap two neighbours):
+ * enough to rank typos. Words over 32 bytes are never close.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[33][33], best;
+
+	if (la > 32 || lb > 32)
+		return 33;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * For a person at a terminal: an unknown command is named, with the
+ * nearest known one when it is close (a typo), as git does for its own
+ * commands. git itself never sees this (it reads standard output only).
+ */
+static void say_unknown_command(const char *command)
+{
+	const char *best = NULL;
+	size_t i, d, best_d = (size_t)-1, limit = strlen(command) < 4 ? 1 : 2;
+	char escaped[128];
+
+	for (i = 0; i < N_OPERATIONS; i++) {
+		d = edit_distance(command, operations[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = operations[i].name;
+		}
+	}
+	ca_text_escape(escaped, sizeof(escaped), command);
+	if (best && best_d <= limit)
+		fprintf(stderr, "carto-auth: '%s' is not a carto-auth command; did you mean '%s'?\n",
+			escaped, best);
+	else
+		fprintf(stderr, "carto-auth: '%s' is not a carto-auth command; see carto-auth --help\n",
+			escaped);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -259,7 +317,9 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
-	/* git's rule: an unknown action is ignored, silently. */
+	/* git's rule: an unknown action is ignored (nothing on standard output). */
+	if (isatty(STDERR_FILENO))
+		say_unknown_command(command);
 	status = EXIT_OK;
 out:
 	ca_proto_msg_clear(&opts.defaults);
