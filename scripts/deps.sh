@@ -9,6 +9,7 @@ PACKAGES=(
   gnome-keyring libsecret-tools dbus python3-dbus libglib2.0-bin
   clang valgrind man-db groff-base bash-completion zsh fish lintian
   iproute2 util-linux  # test_url_trust.sh: a network namespace (ip, unshare)
+  zbar-tools  # test_qr, test_device_login: read the QR code back (zbarimg)
 )
 
 # libFuzzer and clang's sanitizer runtimes (scripts/test.sh's fuzz stage);
