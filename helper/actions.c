@@ -308,6 +308,12 @@ static void cred_view(struct cred *c, const struct proto_msg *msg)
 	c->password = (char *)ca_proto_get(msg, "password");
 	c->oauth_refresh_token = (char *)ca_proto_get(msg, "oauth_refresh_token");
 	c->password_expiry_utc = parse_time(ca_proto_get(msg, "password_expiry_utc"));
+	/* git sends authtype/credential only with capability[]=authtype. */
+	c->capa_authtype = ca_proto_list_has(msg, "capability[]", "authtype");
+	if (c->capa_authtype && ca_proto_get(msg, "authtype") && ca_proto_get(msg, "credential")) {
+		c->authtype = (char *)ca_proto_get(msg, "authtype");
+		c->credential = (char *)ca_proto_get(msg, "credential");
+	}
 }
 
 /* Opens the store for a plain credential request. */
@@ -327,17 +333,26 @@ static int open_plain_store(struct store **store, struct ca_config *cfg, const c
 	return 0;
 }
 
-/* The answer to a plain lookup: what the store holds. */
+/*
+ * The answer to a plain lookup: what the store holds. authtype and
+ * credential only to a caller that announced capability[]=authtype
+ * (found.capa_authtype copies the query's), after that capability.
+ */
 static int write_cred(FILE *f, const void *payload)
 {
 	const struct cred *c = payload;
+	int authtype = c->capa_authtype && c->authtype && c->credential;
 	char expiry[24];
 
 	snprintf(expiry, sizeof(expiry), "%" PRId64, c->password_expiry_utc);
-	if (ca_proto_write(f, "username", c->username ? c->username : "") ||
+	if ((authtype && ca_proto_write(f, "capability[]", "authtype")) ||
+	    ((c->password || c->username) &&
+	     ca_proto_write(f, "username", c->username ? c->username : "")) ||
 	    ca_proto_write(f, "password", c->password) ||
 	    (c->password_expiry_utc && ca_proto_write(f, "password_expiry_utc", expiry)) ||
-	    ca_proto_write(f, "oauth_refresh_token", c->oauth_refresh_token))
+	    ca_proto_write(f, "oauth_refresh_token", c->oauth_refresh_token) ||
+	    (authtype && (ca_proto_write(f, "authtype", c->authtype) ||
+			  ca_proto_write(f, "credential", c->credential))))
 		return -1;
 	return 0;
 }
@@ -351,12 +366,13 @@ static int plain_get(const struct proto_msg *msg)
 
 	memset(&found, 0, sizeof(found));
 	cred_view(&query, msg);
-	query.password = NULL;
+	query.password = query.credential = query.authtype = NULL;
 	if (!query.protocol && !query.host)
 		return EXIT_OK; /* nothing to look up */
 	if ((status = open_plain_store(&store, &cfg, "get")))
 		return status;
 	error = store->ops->cred_get(store, &found, &query);
+	found.capa_authtype = query.capa_authtype;
 	if (error == CA_ENOTFOUND)
 		status = EXIT_OK;
 	else if (error || print_whole(write_cred, &found))
@@ -455,8 +471,13 @@ static int plain_store(const struct proto_msg *msg)
 
 	cred_view(&c, msg);
 	/* git-credential-store's rule: all of these, possibly empty. */
-	if (!c.protocol || !(c.host || c.path) || !c.username || !c.password)
+	if (!c.protocol || !(c.host || c.path))
 		return EXIT_OK;
+	/* ... or, from a caller with capability[]=authtype, authtype and credential. */
+	if (!(c.username && c.password) && !(c.authtype && c.credential))
+		return EXIT_OK;
+	if (!(c.username && c.password))
+		c.password = NULL; /* a half pair is not kept */
 	if (c.password_expiry_utc < 0) {
 		ca_error(CA_EINVAL, "bad input: password_expiry_utc must be Unix seconds");
 		return helper_fail("store");

@@ -600,7 +600,14 @@ void ca_cred_clear(struct cred *c)
 	ca_free(c->username);
 	ca_free(c->password);
 	ca_free(c->oauth_refresh_token);
+	ca_free(c->authtype);
+	ca_free(c->credential);
 	memset(c, 0, sizeof(*c));
+}
+
+int ca_cred_usable(const struct cred *query, const struct cred *have)
+{
+	return have->password || (query->capa_authtype && have->authtype && have->credential);
 }
 
 int ca_cred_matches(const struct cred *want, const struct cred *have)
@@ -636,6 +643,10 @@ static int cred_from_json(struct cred *c, const cJSON *item)
 	if (ca_json_str(item, "oauth_refresh_token") &&
 	    !(c->oauth_refresh_token = ca_strdup(ca_json_str(item, "oauth_refresh_token"))))
 		goto oom;
+	if (ca_json_str(item, "authtype") && ca_json_str(item, "credential") &&
+	    (!(c->authtype = ca_strdup(ca_json_str(item, "authtype"))) ||
+	     !(c->credential = ca_strdup(ca_json_str(item, "credential")))))
+		goto oom;
 	if (cJSON_IsNumber(expiry))
 		(void)ca_time_from_double(&c->password_expiry_utc, expiry->valuedouble);
 	return 0;
@@ -659,6 +670,10 @@ static cJSON *cred_to_json(const struct cred *c)
 		goto fail;
 	if (item && c->oauth_refresh_token &&
 	    !cJSON_AddStringToObject(item, "oauth_refresh_token", c->oauth_refresh_token))
+		goto fail;
+	if (item && c->authtype && c->credential &&
+	    (!cJSON_AddStringToObject(item, "authtype", c->authtype) ||
+	     !cJSON_AddStringToObject(item, "credential", c->credential)))
 		goto fail;
 	if (item && c->password_expiry_utc &&
 	    !cJSON_AddNumberToObject(item, "password_expiry_utc", (double)c->password_expiry_utc))
@@ -760,7 +775,7 @@ static int file_cred_get(struct store *s, struct cred *out, const struct cred *q
 	cJSON_ArrayForEach(item, list) {
 		if (cred_from_json(&c, item))
 			continue;
-		if (c.password && ca_cred_matches(query, &c) &&
+		if (ca_cred_usable(query, &c) && ca_cred_matches(query, &c) &&
 		    !(c.password_expiry_utc && c.password_expiry_utc <= now)) {
 			*out = c;
 			error = 0;
@@ -792,6 +807,8 @@ static int creds_remove(cJSON *list, const struct cred *want, int exact)
 				(!*cred_field((struct cred *)want, i) == !*cred_field(&c, i));
 		if (match && want->password && !str_eq(want->password, c.password))
 			match = 0;
+		if (match && want->credential && !str_eq(want->credential, c.credential))
+			match = 0;
 		if (match) {
 			ca_json_delete(cJSON_DetachItemViaPointer(list, item));
 			removed = 1;
@@ -810,7 +827,8 @@ static int file_cred_store(struct store *s, const struct cred *c)
 
 	if ((error = creds_lock(&fd, fs)) || (error = creds_load(&list, fs)))
 		goto out;
-	key.password = NULL; /* replace whatever password the same key had */
+	/* replace whatever password or credential the same key had */
+	key.password = key.credential = key.authtype = NULL;
 	creds_remove(list, &key, 1);
 	item = cred_to_json(c);
 	if (!item) {

@@ -39,7 +39,8 @@ struct ca_keyring_module {
 #define CA_LAYOUT_CRED(S, F) S(struct cred) \
 	F(struct cred, protocol) F(struct cred, host) F(struct cred, path) \
 	F(struct cred, username) F(struct cred, password) \
-	F(struct cred, oauth_refresh_token) F(struct cred, password_expiry_utc)
+	F(struct cred, oauth_refresh_token) F(struct cred, password_expiry_utc) \
+	F(struct cred, authtype) F(struct cred, credential) F(struct cred, capa_authtype)
 
 #define CA_LAYOUT_KEYRING_TABLE(S, F) S(struct ca_keyring_module) \
 	F(struct ca_keyring_module, open) F(struct ca_keyring_module, quiet_logs)

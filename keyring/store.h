@@ -43,11 +43,25 @@ struct cred {
 	char *password;            /* secret */
 	char *oauth_refresh_token; /* secret */
 	int64_t password_expiry_utc; /* 0: none */
+	/*
+	 * git 2.46+'s pair (capability[]=authtype): a scheme ("Bearer") and
+	 * the credential for it, instead of (or beside) username/password.
+	 */
+	char *authtype;
+	char *credential;          /* secret */
+	/*
+	 * In a query: the caller announced capability[]=authtype and takes
+	 * authtype/credential. Without it, a credential that has no password
+	 * is not found.
+	 */
+	int capa_authtype;
 };
 
 void ca_cred_clear(struct cred *c);
 /* git's rule: every field set in want equals the one in have. */
 int ca_cred_matches(const struct cred *want, const struct cred *have);
+/* Whether have is one query's caller can take (see cred_get). */
+int ca_cred_usable(const struct cred *query, const struct cred *have);
 
 struct store;
 
@@ -60,7 +74,11 @@ struct store_ops {
 	int (*token_list)(struct store *s, store_token_cb cb, void *payload);
 	/* Erases a token described by info (logout of a listed entry). */
 	int (*token_erase_info)(struct store *s, const struct store_token_info *info);
-	/* The first unexpired credential matching query. */
+	/*
+	 * The first unexpired credential matching query that the caller can
+	 * take: one with a password, or with query->capa_authtype one with
+	 * authtype and credential.
+	 */
 	int (*cred_get)(struct store *s, struct cred *out, const struct cred *query);
 	/* Replaces the credential with the same protocol/host/path/username. */
 	int (*cred_store)(struct store *s, const struct cred *c);

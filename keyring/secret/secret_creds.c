@@ -58,14 +58,14 @@ static int cred_same_key(SecretItem *item, const struct cred *c)
  * The password and refresh token of an item's secret ("password", then
  * "\noauth_refresh_token=..." lines), as git-credential-libsecret writes it.
  */
-static int cred_secret_parse(char **password, char **refresh, SecretItem *item)
+static int cred_secret_parse(char **password, char **refresh, char **credential, SecretItem *item)
 {
 	SecretValue *value = secret_item_get_secret(item);
 	const char *data, *end, *line, *eol;
 	gsize len = 0;
 	int error = 0;
 
-	*password = *refresh = NULL;
+	*password = *refresh = *credential = NULL;
 	if (!value)
 		return CA_EINVAL;
 	data = secret_value_get(value, &len);
@@ -84,12 +84,17 @@ static int cred_secret_parse(char **password, char **refresh, SecretItem *item)
 			ca_free(*refresh);
 			if (!(*refresh = ca_strndup(line + 20, (size_t)(eol - line - 20))))
 				error = ca_error(CA_ERR, "out of memory");
+		} else if ((size_t)(eol - line) > 11 && !memcmp(line, "credential=", 11)) {
+			ca_free(*credential);
+			if (!(*credential = ca_strndup(line + 11, (size_t)(eol - line - 11))))
+				error = ca_error(CA_ERR, "out of memory");
 		}
 	}
 	secret_value_unref(value);
 	if (error) {
 		ca_clear_ptr(password);
 		ca_clear_ptr(refresh);
+		ca_clear_ptr(credential);
 	}
 	return error;
 }
@@ -102,8 +107,19 @@ static int cred_from_item(struct cred *out, SecretItem *item)
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if ((error = cred_secret_parse(&out->password, &out->oauth_refresh_token, item)))
+	if ((error = cred_secret_parse(&out->password, &out->oauth_refresh_token, &out->credential, item)))
 		goto out;
+	/* An authtype item with an empty password line has no password. */
+	if (out->credential && ca_secret_attr(attrs, "authtype")) {
+		if (!(out->authtype = ca_strdup(ca_secret_attr(attrs, "authtype")))) {
+			error = ca_error(CA_ERR, "out of memory");
+			goto out;
+		}
+		if (!*out->password)
+			ca_clear_ptr(&out->password);
+	} else {
+		ca_clear_ptr(&out->credential);
+	}
 	for (i = 0; i < 4; i++) {
 		const char *v = ca_secret_attr(attrs, cred_keys[i]);
 
@@ -148,14 +164,20 @@ int ca_secret_cred_get(struct store *s, struct cred *out, const struct cred *que
 	for (l = f.items; l; l = l->next)
 		if (!expired(l->data, now))
 			fresh = g_list_prepend(fresh, l->data);
-	best = ca_secret_newest(fresh);
+	/* The newest the caller can take (an authtype pair needs the capability). */
+	error = CA_ENOTFOUND;
+	while (error == CA_ENOTFOUND && (best = ca_secret_newest(fresh))) {
+		fresh = g_list_remove(fresh, best);
+		if ((error = cred_from_item(out, best)))
+			break;
+		if (!ca_cred_usable(query, out)) {
+			ca_cred_clear(out);
+			error = CA_ENOTFOUND;
+		}
+	}
 	g_list_free(fresh);
-	if (best)
-		error = cred_from_item(out, best);
-	else if (f.locked)
+	if (error == CA_ENOTFOUND && f.locked)
 		error = ca_secret_locked_error("cannot read the credential", f.locked);
-	else
-		error = CA_ENOTFOUND;
 	if (!error)
 		ca_debug("keyring: credential found for %s", query->host ? query->host : "(no host)");
 	ca_secret_found_clear(&f);
@@ -183,7 +205,7 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 	size_t len;
 	int error;
 
-	if (!c->password) {
+	if (!c->password && !(c->authtype && c->credential)) {
 		error = ca_error(CA_EINVAL, "nothing to store: no password");
 		goto out;
 	}
@@ -200,16 +222,20 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 		snprintf(expiry, sizeof(expiry), "%" PRId64, c->password_expiry_utc);
 		ca_secret_attrs_put(attrs, "password_expiry_utc", expiry);
 	}
-	len = strlen(c->password) + (c->oauth_refresh_token ?
-		strlen(c->oauth_refresh_token) + sizeof("\noauth_refresh_token=") : 1);
+	if (c->authtype && c->credential)
+		ca_secret_attrs_put(attrs, "authtype", c->authtype);
+	len = (c->password ? strlen(c->password) : 0) + 1 + (c->oauth_refresh_token ?
+		strlen(c->oauth_refresh_token) + sizeof("\noauth_refresh_token=") : 0) +
+		(c->authtype && c->credential ? strlen(c->credential) + sizeof("\ncredential=") : 0);
 	if (!(secret = ca_malloc(len))) {
 		error = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	if (c->oauth_refresh_token)
-		snprintf(secret, len, "%s\noauth_refresh_token=%s", c->password, c->oauth_refresh_token);
-	else
-		snprintf(secret, len, "%s", c->password);
+	snprintf(secret, len, "%s%s%s%s%s", c->password ? c->password : "",
+		c->oauth_refresh_token ? "\noauth_refresh_token=" : "",
+		c->oauth_refresh_token ? c->oauth_refresh_token : "",
+		c->authtype && c->credential ? "\ncredential=" : "",
+		c->authtype && c->credential ? c->credential : "");
 	value = secret_value_new(secret, -1, "text/plain");
 	cred_label(label, sizeof(label), c);
 	if ((error = ca_secret_create_item(&fresh, ss, &ca_secret_cred_schema, attrs, label, value)))
@@ -245,7 +271,8 @@ int ca_secret_cred_erase(struct store *s, const struct cred *query)
 		return 0;
 	}
 	attrs = cred_attrs(query);
-	error = ca_secret_search(&f, ss, &ca_secret_cred_schema, attrs, query->password != NULL, 1,
+	error = ca_secret_search(&f, ss, &ca_secret_cred_schema, attrs,
+		query->password != NULL || query->credential != NULL, 1,
 		"cannot read the keyring");
 	g_hash_table_unref(attrs);
 	if (error)
@@ -255,15 +282,17 @@ int ca_secret_cred_erase(struct store *s, const struct cred *query)
 		goto out;
 	}
 	for (l = f.items; l; l = l->next) {
-		char *password = NULL, *refresh = NULL;
+		char *password = NULL, *refresh = NULL, *credential = NULL;
 		int keep = 0;
 
-		/* With a password, only the credential holding that password goes. */
-		if (query->password) {
-			keep = cred_secret_parse(&password, &refresh, l->data) ||
-				!ca_streq_ct(password, query->password);
+		/* With a password (or credential), only the item holding it goes. */
+		if (query->password || query->credential) {
+			keep = cred_secret_parse(&password, &refresh, &credential, l->data) ||
+				(query->password && !ca_streq_ct(password, query->password)) ||
+				(query->credential && !(credential && ca_streq_ct(credential, query->credential)));
 			ca_free(password);
 			ca_free(refresh);
+			ca_free(credential);
 		}
 		if (!keep)
 			doomed = g_list_prepend(doomed, l->data);

@@ -25,6 +25,11 @@
  *                              password, followed by
  *                              "\noauth_refresh_token=..." when there is
  *                              one (git-credential-libsecret's format).
+ *                              git 2.46+'s pair: the attribute authtype,
+ *                              and "\ncredential=..." in the secret (the
+ *                              password line empty when there is none:
+ *                              then the item goes only to a caller with
+ *                              capability[]=authtype).
  *
  * Labels are for people browsing their keyring: "CARTO token (m2m,
  * gcp-us-east1)", "CARTO token (oauth, org acme)", "Git: https://host/path
@@ -69,6 +74,7 @@ const SecretSchema ca_secret_cred_schema = {
 		{ "path", SECRET_SCHEMA_ATTRIBUTE_STRING },
 		{ "username", SECRET_SCHEMA_ATTRIBUTE_STRING },
 		{ "password_expiry_utc", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ "authtype", SECRET_SCHEMA_ATTRIBUTE_STRING },
 		{ NULL, 0 },
 	},
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL

@@ -1,7 +1,7 @@
 #!/bin/bash
 # git's credential-helper conformance, after git's own t/lib-credential.sh
 # (helper_test, helper_test_password_expiry_utc,
-# helper_test_oauth_refresh_token), driven through real
+# helper_test_oauth_refresh_token, helper_test_authtype), driven through real
 # `git credential fill/approve/reject`:
 #   - on both stores: the file store, and the keyring (a private
 #     gnome-keyring, tests/keyring_session.sh);
@@ -325,6 +325,60 @@ case_refresh_token() {
     $'protocol=https\nhost=example.com\nusername=user4\npassword=pass'
 }
 
+# git's helper_test_authtype (git 2.46+), sent straight to the helper: git
+# 2.39 here drops capability[], authtype and credential.
+case_authtype() {
+  local cap=$'capability[]=authtype\n'
+  direct store "$cap"$'authtype=Bearer\ncredential=random-token\nprotocol=https\nhost=git.example.com\n\n'
+  assert_rc 0
+  assert_empty "$ERR" "stored quietly"
+  direct get "$cap"$'protocol=https\nhost=git.example.com\n\n'
+  assert_rc 0
+  assert_eq $'capability[]=authtype\nauthtype=Bearer\ncredential=random-token' "$OUT"
+  # Only to a caller that announces the capability (git's credential-cache fix).
+  direct get $'protocol=https\nhost=git.example.com\n\n'
+  assert_rc 0
+  assert_empty "$OUT" "no authtype credential without capability[]=authtype"
+  expect_fill $'protocol=https\nhost=git.example.com\n' \
+    $'protocol=https\nhost=git.example.com\n'"$ASKPASS_ANSWER"
+  direct store "$cap"$'authtype=Bearer\ncredential=other-token\nprotocol=https\nhost=git.example.com\nusername=foobar\n\n'
+  assert_rc 0
+  direct get "$cap"$'protocol=https\nhost=git.example.com\nusername=foobar\n\n'
+  assert_eq $'capability[]=authtype\nusername=foobar\nauthtype=Bearer\ncredential=other-token' "$OUT"
+  direct get "$cap"$'protocol=https\nhost=git.example.com\nusername=barbaz\n\n'
+  assert_empty "$OUT" "a different username gets nothing"
+  # Without the capability, authtype and credential are not stored.
+  direct store $'authtype=Bearer\ncredential=nocap-token\nprotocol=https\nhost=nocap.example.com\n\n'
+  assert_rc 0
+  direct get "$cap"$'protocol=https\nhost=nocap.example.com\n\n'
+  assert_empty "$OUT" "authtype without the capability is not stored"
+  # Ephemeral: nothing stored, either form.
+  direct store "$cap"$'authtype=Bearer\ncredential=git2-token\nprotocol=https\nhost=git2.example.com\nephemeral=1\n\n'
+  direct store "$cap"$'protocol=https\nhost=git2.example.com\nusername=barbaz\npassword=secret\nephemeral=1\n\n'
+  direct get "$cap"$'protocol=https\nhost=git2.example.com\n\n'
+  assert_empty "$OUT" "ephemeral authtype credential not stored"
+  assert_eq 0 "$(stored_count git2.example.com)"
+  # A password credential still answers a capable caller, and a token
+  # stored beside a password goes to the capable caller only.
+  direct store "$cap"$'protocol=https\nhost=both.example.com\nusername=u\npassword=p\nauthtype=Bearer\ncredential=both-token\n\n'
+  direct get "$cap"$'protocol=https\nhost=both.example.com\n\n'
+  assert_eq $'capability[]=authtype\nusername=u\npassword=p\nauthtype=Bearer\ncredential=both-token' "$OUT"
+  direct get $'protocol=https\nhost=both.example.com\n\n'
+  assert_eq $'username=u\npassword=p' "$OUT"
+  if [ "$CARTO_AUTH_STORE" = keyring ]; then
+    assert_not_contains "$(stored_visible)" "random-token" "the credential outside the secret"
+  else
+    assert_eq "600" "$(stat -c %a "$CARTO_AUTH_HOME/credentials.json")"
+  fi
+  # Erase with the credential as the secret: only that one goes.
+  direct erase "$cap"$'protocol=https\nhost=git.example.com\nusername=foobar\nauthtype=Bearer\ncredential=not-it\n\n'
+  direct get "$cap"$'protocol=https\nhost=git.example.com\nusername=foobar\n\n'
+  assert_contains "$OUT" "credential=other-token" "a differing credential erases nothing"
+  direct erase "$cap"$'protocol=https\nhost=git.example.com\n\n'
+  direct get "$cap"$'protocol=https\nhost=git.example.com\n\n'
+  assert_empty "$OUT" "erased"
+}
+
 PLAIN_CASES=(
   "store and retrieve|case_store_retrieve"
   "protocol must match|case_matching_protocol"
@@ -342,6 +396,7 @@ PLAIN_CASES=(
   "ephemeral is not stored|case_ephemeral"
   "an expired password is never returned; expiry round-trips|case_expiry"
   "oauth_refresh_token round-trips|case_refresh_token"
+  "authtype and credential round-trip, only with the capability|case_authtype"
 )
 
 # -- the CARTO path through git ----------------------------------------------------------
