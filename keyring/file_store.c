@@ -692,35 +692,47 @@ fail:
  * 0600 before it is read, with a warning. Unlike a token file, a refused
  * credentials file is not replaced: its credentials cannot be obtained again.
  */
-static int creds_load(cJSON **out, const struct file_store *fs)
+/* Reads credentials.json under those rules; CA_ENOTFOUND when missing. */
+static int creds_read(char **text, size_t *len, const struct file_store *fs)
 {
-	char *path = ca_fs_join(fs->home, "credentials.json"), *text = NULL;
+	char *path = ca_fs_join(fs->home, "credentials.json");
 	char why[512];
-	cJSON *root = NULL, *list;
-	size_t len;
 	int error, repaired = 0;
 
+	*text = NULL;
 	if (!path)
 		return ca_error(CA_ERR, "out of memory");
 	error = ca_fs_check_private_dir(fs->home);
 	if (!error)
-		error = ca_fs_read_private(&text, &len, &repaired, path, CREDS_FILE_MAX);
-	if (error == CA_ENOTFOUND) {
-		error = 0;
-		list = cJSON_CreateArray();
-	} else if (error) {
+		error = ca_fs_read_private(text, len, &repaired, path, CREDS_FILE_MAX);
+	if (error && error != CA_ENOTFOUND) {
 		/* A planted or unreadable store is a failure, not bad input. */
 		snprintf(why, sizeof(why), "%s", ca_error_message());
 		error = ca_error(CA_ERR, "%s", why);
-		goto out;
+	} else if (!error && repaired) {
+		ca_warn("%s was readable by other users; made it private (0600)", path);
+	}
+	ca_free(path);
+	return error;
+}
+
+/* Parses credentials.json's text (NULL: none) into its array. */
+static int creds_parse(cJSON **out, const struct file_store *fs, const char *text, size_t len)
+{
+	char *path = NULL;
+	cJSON *root = NULL, *list;
+	int error = 0;
+
+	if (!text) {
+		list = cJSON_CreateArray();
 	} else {
-		if (repaired)
-			ca_warn("%s was readable by other users; made it private (0600)", path);
 		root = cJSON_ParseWithLength(text, len);
 		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
 		if (!cJSON_IsArray(list)) {
 			ca_json_delete(list);
-			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh", path);
+			path = ca_fs_join(fs->home, "credentials.json");
+			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh",
+				path ? path : "credentials.json");
 			goto out;
 		}
 	}
@@ -731,8 +743,19 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 	*out = list;
 out:
 	ca_json_delete(root);
-	ca_free(text);
 	ca_free(path);
+	return error;
+}
+
+static int creds_load(cJSON **out, const struct file_store *fs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int error = creds_read(&text, &len, fs);
+
+	if (!error || error == CA_ENOTFOUND)
+		error = creds_parse(out, fs, error ? NULL : text, len);
+	ca_free(text);
 	return error;
 }
 
@@ -761,15 +784,188 @@ static int creds_lock(int *fd, const struct file_store *fs)
 	return ca_fs_lock_named(fd, fs->home, "credentials.lock", LOCK_TIMEOUT_MS);
 }
 
+/*
+ * The fast path of a plain get (docs/performance.md): credentials.json's
+ * text is walked without building a tree, each entry of "credentials"
+ * found by its braces (outside strings); only an entry whose text holds
+ * every value the query gives as a whole JSON string (or that holds an
+ * escape, which a byte search cannot judge) is parsed, with cJSON, and
+ * checked as the full parse would. The first match is the full parse's
+ * first match. Anything unexpected (not an object, no "credentials"
+ * array, an entry that is not an object or does not parse) returns 1:
+ * the caller then parses the whole file, which reports the damage.
+ */
+static const char *scan_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the closing quote of the string at p; NULL when it has none. */
+static const char *scan_string(const char *p, const char *end, int *escaped)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			*escaped = 1;
+			p++;
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Past the value at p: a string, a bracketed value, or a bare word. */
+static const char *scan_value(const char *p, const char *end, int *escaped)
+{
+	int depth = 0;
+
+	if (p < end && *p == '"')
+		return scan_string(p, end, escaped);
+	if (p < end && *p != '{' && *p != '[') {
+		while (p < end && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	while (p < end) {
+		if (*p == '"') {
+			if (!(p = scan_string(p, end, escaped)))
+				return NULL;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* Whether "value" (quotes included) is in s[0, n). */
+static int scan_has_string(const char *s, size_t n, const char *value)
+{
+	size_t len = strlen(value);
+	const char *p = s, *end = s + n;
+
+	while ((p = memchr(p, '"', (size_t)(end - p))) && (size_t)(end - p) >= len + 2) {
+		if (!memcmp(p + 1, value, len) && p[len + 1] == '"')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Whether the entry s[0, n) may match query (no false "no"). */
+static int scan_candidate(const char *s, size_t n, int escaped, const struct cred *query)
+{
+	size_t i;
+
+	for (i = 0; !escaped && i < 4; i++) {
+		const char *v = *cred_field((struct cred *)query, i);
+
+		if (v && !scan_has_string(s, n, v))
+			return 0;
+	}
+	return 1;
+}
+
+/* One candidate entry: 0 and *out when it answers query, else CA_ENOTFOUND; 1: damaged. */
+static int scan_entry(struct cred *out, const char *s, size_t n, const struct cred *query, int64_t now)
+{
+	cJSON *item = cJSON_ParseWithLength(s, n);
+	struct cred c;
+	int error;
+
+	if (!item)
+		return 1;
+	error = cred_from_json(&c, item);
+	ca_json_delete(item);
+	if (error)
+		return error == CA_EINVAL ? 1 : error;
+	if (ca_cred_usable(query, &c) && ca_cred_matches(query, &c) &&
+	    !(c.password_expiry_utc && c.password_expiry_utc <= now)) {
+		*out = c;
+		return 0;
+	}
+	ca_cred_clear(&c);
+	return CA_ENOTFOUND;
+}
+
+static int creds_scan_get(struct cred *out, const char *text, size_t len,
+	const struct cred *query, int64_t now)
+{
+	const char *p = text, *end = text + len, *key, *key_end;
+	int escaped, error;
+
+	p = scan_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return 1;
+	for (;;) { /* the top object's keys, up to "credentials" */
+		p = scan_ws(p, end);
+		escaped = 0;
+		if (p >= end || *p != '"' || !(key_end = scan_string(p, end, &escaped)))
+			return 1;
+		key = p;
+		p = scan_ws(key_end, end);
+		if (p >= end || *p++ != ':')
+			return 1;
+		p = scan_ws(p, end);
+		if (!escaped && key_end - key == 13 && !memcmp(key, "\"credentials\"", 13))
+			break;
+		if (!(p = scan_value(p, end, &escaped)))
+			return 1;
+		p = scan_ws(p, end);
+		if (p >= end || *p++ != ',')
+			return 1;
+	}
+	if (p >= end || *p++ != '[')
+		return 1;
+	p = scan_ws(p, end);
+	if (p < end && *p == ']')
+		return CA_ENOTFOUND;
+	for (;;) {
+		const char *entry = p;
+
+		escaped = 0;
+		if (p >= end || *p != '{' || !(p = scan_value(p, end, &escaped)))
+			return 1;
+		if (scan_candidate(entry, (size_t)(p - entry), escaped, query) &&
+		    (error = scan_entry(out, entry, (size_t)(p - entry), query, now)) != CA_ENOTFOUND)
+			return error;
+		p = scan_ws(p, end);
+		if (p < end && *p == ']')
+			return CA_ENOTFOUND;
+		if (p >= end || *p++ != ',')
+			return 1;
+		p = scan_ws(p, end);
+	}
+}
+
 static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)
 {
 	struct file_store *fs = (struct file_store *)s;
 	int64_t now = ca_now();
 	cJSON *list = NULL, *item;
 	struct cred c;
+	char *text = NULL;
+	size_t len = 0;
 	int error;
 
-	if ((error = creds_load(&list, fs)))
+	error = creds_read(&text, &len, fs);
+	if (error) {
+		ca_free(text);
+		return error;
+	}
+	error = creds_scan_get(out, text, len, query, now);
+	if (error != 1) {
+		ca_free(text);
+		return error;
+	}
+	error = creds_parse(&list, fs, text, len);
+	ca_free(text);
+	if (error)
 		return error;
 	error = CA_ENOTFOUND;
 	cJSON_ArrayForEach(item, list) {

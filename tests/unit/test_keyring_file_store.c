@@ -263,6 +263,33 @@ static void odd_entries_are_skipped(void **state)
 	assert_get(f, cred("https", "x.example.com", NULL, NULL, NULL), "pw");
 }
 
+/*
+ * The get's fast path (a byte search before any parse) answers as the full
+ * parse does: escaped values, braces and quotes inside strings, other keys
+ * before "credentials", nested values, the first of several matches.
+ */
+static void fast_path_matches_full_parse(void **state)
+{
+	struct fixture *f = *state;
+
+	write_file(f->path, "{\"note\": {\"credentials\": [\"}{\"]}, \"version\": 1,\n"
+		"\"credentials\" : [\n"
+		"  {\"protocol\": \"https\", \"host\": \"\\u0078.example.com\", \"password\": \"esc\"},\n"
+		"  {\"x\": \"}{\\\"[\", \"protocol\": \"https\", \"host\": \"y.example.com\", "
+		"\"username\": \"u\", \"password\": \"brace\", \"extra\": [1, {\"a\": null}]},\n"
+		"  {\"protocol\": \"https\", \"host\": \"y.example.com\", \"username\": \"u\", \"password\": \"second\"},\n"
+		"  {\"protocol\": \"https\", \"host\": \"z.example.com\", \"username\": \"a\\\"b\", \"password\": \"quote\"},\n"
+		"  {\"protocol\": \"https\", \"host\": \"host.example.com\", \"password\": \"plain\"}\n"
+		"]}", 0600);
+	assert_get(f, cred("https", "x.example.com", NULL, NULL, NULL), "esc");
+	assert_get(f, cred("https", "y.example.com", NULL, "u", NULL), "brace");
+	assert_get(f, cred("https", "z.example.com", NULL, "a\"b", NULL), "quote");
+	assert_get(f, cred("https", "host.example.com", NULL, NULL, NULL), "plain");
+	/* A value that is only part of a string does not match. */
+	assert_get(f, cred("https", "example.com", NULL, NULL, NULL), NULL);
+	assert_get(f, cred("http", "host.example.com", NULL, NULL, NULL), NULL);
+}
+
 /* A symbolic link at credentials.json is refused, its target untouched. */
 static void symlink_is_refused(void **state)
 {
@@ -356,6 +383,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(store_then_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(fast_path_matches_full_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_key_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(expired_is_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(erase_by_query_and_password, setup, teardown),
