@@ -58,18 +58,13 @@ static int cred_same_key(SecretItem *item, const struct cred *c)
  * The password and refresh token of an item's secret ("password", then
  * "\noauth_refresh_token=..." lines), as git-credential-libsecret writes it.
  */
-static int cred_secret_parse(char **password, char **refresh, char **credential, SecretItem *item)
+static int cred_plain_parse(char **password, char **refresh, char **credential,
+	const char *data, size_t len)
 {
-	SecretValue *value = secret_item_get_secret(item);
-	const char *data, *end, *line, *eol;
-	gsize len = 0;
+	const char *end = data + len, *line, *eol;
 	int error = 0;
 
 	*password = *refresh = *credential = NULL;
-	if (!value)
-		return CA_EINVAL;
-	data = secret_value_get(value, &len);
-	end = data + len;
 	eol = memchr(data, '\n', len);
 	if (!eol)
 		eol = end;
@@ -90,7 +85,6 @@ static int cred_secret_parse(char **password, char **refresh, char **credential,
 				error = ca_error(CA_ERR, "out of memory");
 		}
 	}
-	secret_value_unref(value);
 	if (error) {
 		ca_clear_ptr(password);
 		ca_clear_ptr(refresh);
@@ -99,15 +93,31 @@ static int cred_secret_parse(char **password, char **refresh, char **credential,
 	return error;
 }
 
-static int cred_from_item(struct cred *out, SecretItem *item)
+static int cred_secret_parse(char **password, char **refresh, char **credential, SecretItem *item)
 {
-	GHashTable *attrs = secret_item_get_attributes(item);
+	SecretValue *value = secret_item_get_secret(item);
+	const char *data;
+	gsize len = 0;
+	int error;
+
+	*password = *refresh = *credential = NULL;
+	if (!value)
+		return CA_EINVAL;
+	data = secret_value_get(value, &len);
+	error = cred_plain_parse(password, refresh, credential, data, len);
+	secret_value_unref(value);
+	return error;
+}
+
+int ca_secret_cred_from_plain(struct cred *out, const char *data, size_t len, GHashTable *attrs)
+{
 	char **fields[] = { &out->protocol, &out->host, &out->path, &out->username };
 	int error;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if ((error = cred_secret_parse(&out->password, &out->oauth_refresh_token, &out->credential, item)))
+	if ((error = cred_plain_parse(&out->password, &out->oauth_refresh_token, &out->credential,
+			data, len)))
 		goto out;
 	/* An authtype item with an empty password line has no password. */
 	if (out->credential && ca_secret_attr(attrs, "authtype")) {
@@ -130,21 +140,58 @@ static int cred_from_item(struct cred *out, SecretItem *item)
 	}
 	out->password_expiry_utc = ca_secret_attr_int(attrs, "password_expiry_utc");
 out:
-	if (attrs)
-		g_hash_table_unref(attrs);
 	if (error)
 		ca_cred_clear(out);
 	return error;
 }
 
+static int cred_from_item(struct cred *out, SecretItem *item)
+{
+	GHashTable *attrs = secret_item_get_attributes(item);
+	SecretValue *value = secret_item_get_secret(item);
+	const char *data;
+	gsize len = 0;
+	int error = CA_EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (value) {
+		data = secret_value_get(value, &len);
+		error = ca_secret_cred_from_plain(out, data, len, attrs);
+		secret_value_unref(value);
+	}
+	if (attrs)
+		g_hash_table_unref(attrs);
+	return error;
+}
+
+GVariant *ca_secret_cred_search_attrs(const struct cred *query)
+{
+	GVariantBuilder b;
+	size_t i;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_CRED_SCHEMA);
+	for (i = 0; i < 4; i++)
+		if (cred_field(query, i))
+			g_variant_builder_add(&b, "{ss}", cred_keys[i], cred_field(query, i));
+	return g_variant_builder_end(&b);
+}
+
+int ca_secret_cred_expired(GHashTable *attrs, int64_t now)
+{
+	int64_t expiry = ca_secret_attr_int(attrs, "password_expiry_utc");
+
+	return expiry && expiry <= now;
+}
+
 static int expired(SecretItem *item, int64_t now)
 {
 	GHashTable *attrs = secret_item_get_attributes(item);
-	int64_t expiry = ca_secret_attr_int(attrs, "password_expiry_utc");
+	int gone = ca_secret_cred_expired(attrs, now);
 
 	if (attrs)
 		g_hash_table_unref(attrs);
-	return expiry && expiry <= now;
+	return gone;
 }
 
 int ca_secret_cred_get(struct store *s, struct cred *out, const struct cred *query)

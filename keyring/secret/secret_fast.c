@@ -43,6 +43,7 @@
 
 #include "keyring/secret/secret_session.h"
 #include "keyring/store.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/mem.h"
 
@@ -201,11 +202,10 @@ static void search_drop(struct fast_store *fs)
 	fs->searched = NULL;
 }
 
-/* Asks SearchItems for id's token, unless it was asked for these attributes already. */
-static void search_request(struct fast_store *fs, const struct ca_identity *id)
+/* Asks SearchItems for attrs (floating, taken), unless it was asked for them already. */
+static void search_request(struct fast_store *fs, GVariant *attrs)
 {
-	GVariant *attrs = g_variant_ref_sink(search_attrs(id));
-
+	g_variant_ref_sink(attrs);
 	if (fs->search.started && g_variant_equal(attrs, fs->searched)) {
 		g_variant_unref(attrs);
 		return;
@@ -235,7 +235,7 @@ static int plainly_usable(struct fast_store *fs, const struct ca_store_options *
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
 	session_request(fs);
 	if (opts->prefetch)
-		search_request(fs, opts->prefetch);
+		search_request(fs, search_attrs(opts->prefetch));
 	if (ca_secret_call_wait(&get, fs->ctx)) {
 		g_variant_get(get.reply, "(v)", &locked);
 		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
@@ -342,8 +342,19 @@ static GHashTable *item_attributes(GVariant *reply)
  * plaintext. CA_ENOTFOUND when the item was stored for another client
  * secret than id's.
  */
-static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
-	const char *item, GHashTable *attrs, const struct ca_identity *id)
+/* What a read makes of an item's plaintext and attributes: 0, CA_ENOTFOUND or ASK_FULL. */
+typedef int (*item_parse_fn)(void *out, const char *plain, size_t len, GHashTable *attrs,
+	const void *payload);
+
+static int token_parse(void *out, const char *plain, size_t len, GHashTable *attrs, const void *id)
+{
+	int error = len ? ca_secret_store_token_parse(out, plain, len, attrs, id) : ASK_FULL;
+
+	return error && error != CA_ENOTFOUND ? ASK_FULL : error;
+}
+
+static int from_secret(void *out, struct secret_session *crypt, GVariant *reply,
+	const char *item, GHashTable *attrs, item_parse_fn parse, const void *payload)
 {
 	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
 	const guchar *iv_data, *ct_data;
@@ -360,12 +371,8 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
 		iv_data = g_variant_get_fixed_array(iv, &iv_len, 1);
 		ct_data = g_variant_get_fixed_array(ct, &ct_len, 1);
 		error = ca_secret_session_decrypt(&plain, &len, crypt, iv_data, iv_len, ct_data, ct_len);
-		if (!error) {
-			error = len ? ca_secret_store_token_parse(out, (const char *)plain, len, attrs, id) :
-				ASK_FULL;
-			if (error && error != CA_ENOTFOUND)
-				error = ASK_FULL;
-		}
+		if (!error)
+			error = parse(out, (const char *)plain, len, attrs, payload);
 		ca_secret_session_plain_free(plain, len);
 		g_variant_unref(iv);
 		g_variant_unref(ct);
@@ -382,7 +389,8 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
  * trip asks for the item's attributes and GetSecrets together, our half of
  * the key computed meanwhile.
  */
-static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_identity *id)
+static int read_item(void *out, struct fast_store *fs, GVariant *search,
+	item_parse_fn parse, const void *payload)
 {
 	struct ca_secret_call attrs_call = { 0 }, secret = { 0 };
 	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
@@ -392,7 +400,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	gsize peer_len = 0;
 	int error, crypt_error;
 
-	search_request(fs, id);  /* usually asked for when the store was opened */
+	search_request(fs, search);  /* a token's usually asked for when the store was opened */
 	if (!fs->open.started) {
 		/* Used already, or no key pair at opening: ask again (for a fresh message). */
 		session_drop(fs);
@@ -418,7 +426,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	if (!(attrs = item_attributes(ca_secret_call_wait(&attrs_call, fs->ctx))) ||
 	    !ca_secret_call_wait(&secret, fs->ctx))
 		goto out;
-	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs, id);
+	error = from_secret(out, fs->crypt, secret.reply, item, attrs, parse, payload);
 out:
 	if (attrs)
 		g_hash_table_unref(attrs);
@@ -438,7 +446,7 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 	int error;
 
 	g_main_context_push_thread_default(fs->ctx);
-	error = read_token(out, fs, id);
+	error = read_item(out, fs, search_attrs(id), token_parse, id);
 	g_main_context_pop_thread_default(fs->ctx);
 	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: %s token %s", ca_mode_name(id->mode),
@@ -487,12 +495,45 @@ static int fast_token_erase_info(struct store *s, const struct store_token_info 
 	return error ? error : full->ops->token_erase_info(full, info);
 }
 
+/* A git credential: one the caller can take and not expired, else "not found". */
+static int cred_parse(void *out, const char *plain, size_t len, GHashTable *attrs, const void *query)
+{
+	struct cred *c = out;
+
+	if (ca_secret_cred_from_plain(c, plain, len, attrs))
+		return ASK_FULL;
+	if (ca_secret_cred_expired(attrs, ca_now()) ||
+	    !ca_cred_usable(query, c)) {
+		ca_cred_clear(c);
+		return CA_ENOTFOUND;
+	}
+	return 0;
+}
+
+/*
+ * A plain get, as a token's: one SearchItems, and when exactly one
+ * unlocked item matches, its attributes and secret in one more round trip.
+ * Several matches (the newest is wanted) and locked ones go to libsecret.
+ */
 static int fast_cred_get(struct store *s, struct cred *out, const struct cred *query)
 {
+	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
-	int error = full_store(&full, (struct fast_store *)s);
+	int error;
 
-	return error ? error : full->ops->cred_get(full, out, query);
+	g_main_context_push_thread_default(fs->ctx);
+	error = read_item(out, fs, ca_secret_cred_search_attrs(query), cred_parse, query);
+	g_main_context_pop_thread_default(fs->ctx);
+	if (error == 0 || error == CA_ENOTFOUND) {
+		ca_debug("keyring: fast path: credential %s", error ? "not stored" : "found");
+		return error;
+	}
+	if (error != ASK_FULL)
+		return error;
+	ca_debug("keyring: fast path cannot decide, asking libsecret");
+	if ((error = full_store(&full, fs)))
+		return error;
+	return full->ops->cred_get(full, out, query);
 }
 
 static int fast_cred_store(struct store *s, const struct cred *c)

@@ -139,5 +139,11 @@ int ca_secret_token_list(struct store *s, store_token_cb cb, void *payload);
 int ca_secret_cred_get(struct store *s, struct cred *out, const struct cred *query);
 int ca_secret_cred_store(struct store *s, const struct cred *c);
 int ca_secret_cred_erase(struct store *s, const struct cred *query);
+/* A credential from an item's secret (plaintext) and attributes. */
+int ca_secret_cred_from_plain(struct cred *out, const char *data, size_t len, GHashTable *attrs);
+/* SearchItems' attributes for query (a floating a{ss}). */
+GVariant *ca_secret_cred_search_attrs(const struct cred *query);
+/* Whether the attributes' password_expiry_utc has passed. */
+int ca_secret_cred_expired(GHashTable *attrs, int64_t now);
 
 #endif
