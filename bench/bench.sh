@@ -2,7 +2,7 @@
 # bench/bench.sh -- how fast carto-auth answers, next to the tools it is
 # measured against (docs/performance.md). Run it as scripts/bench.sh.
 #
-#   scripts/bench.sh [-n RUNS] [-w WARMUP] [--use-build DIR] [--no-keyring]
+#   scripts/bench.sh [-n RUNS] [-w WARMUP] [--items N] [--use-build DIR] [--no-keyring]
 #
 # Builds a Release carto-auth in build-bench/ (or uses the binaries in DIR),
 # compiles the timing driver (bench/runner.c) and the exec floor
@@ -11,7 +11,10 @@
 # after WARMUP untimed ones, default 5). Prints a Markdown table: medians,
 # ratios, peak RSS. The keyring row runs inside a private D-Bus session
 # with gnome-keyring (tests/keyring_session.sh); without one it says
-# "skipped".
+# "skipped". The two "among N git credentials" rows store N general git
+# credentials (--items, default 1000) in the file store and in the keyring
+# and look up the last one, next to git credential-store on the same N
+# entries and secret-tool lookup on the same N items.
 #
 # Not a test: figures depend on the machine. tests/integration/test_bench.sh
 # only checks that it runs to completion with every row.
@@ -23,6 +26,7 @@ WARMUP=5
 USE_BUILD=
 KEYRING=1
 KEYRING_ROW_OUT=
+ITEMS=1000
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     -n) RUNS=$2; shift ;;
     -w) WARMUP=$2; shift ;;
+    --items) ITEMS=$2; shift ;;
     --use-build) USE_BUILD=$2; shift ;;
     --no-keyring) KEYRING= ;;
     --keyring-row) KEYRING_ROW_OUT=$2; shift ;;  # internal: inside the session
@@ -40,7 +45,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case $RUNS$WARMUP in *[!0-9]*) echo "bench.sh: -n and -w take numbers" >&2; exit 2 ;; esac
+case $RUNS$WARMUP$ITEMS in *[!0-9]*) echo "bench.sh: -n, -w and --items take numbers" >&2; exit 2 ;; esac
+[ "$ITEMS" -ge 1 ] || { echo "bench.sh: --items must be at least 1" >&2; exit 2; }
 [ "$RUNS" -ge 1 ] || { echo "bench.sh: -n must be at least 1" >&2; exit 2; }
 
 # -- the binaries -------------------------------------------------------------
@@ -116,6 +122,18 @@ if [ -n "$KEYRING_ROW_OUT" ]; then
     carto-auth "$TEST_TMP/get.in" 1 password= "$CARTO_AUTH" get ::: \
     secret-tool "$TEST_TMP/empty.in" 1 access_token secret-tool lookup "${attrs[@]}"
   cp "$TEST_TMP/keyring.tsv" "$KEYRING_ROW_OUT"
+  # ITEMS general git credentials, stored as git would; the last one is looked up.
+  export CARTO_AUTH_STORE=keyring
+  for i in $(seq 1 "$ITEMS"); do
+    printf 'protocol=https\nhost=host%d.example.com\nusername=user%d\npassword=pass-%d-0123456789abcdef\n\n' \
+      "$i" "$i" "$i" | "$CARTO_AUTH" store
+  done
+  printf 'protocol=https\nhost=host%d.example.com\n\n' "$ITEMS" >"$TEST_TMP/many.in"
+  bench keyring_creds \
+    carto-auth "$TEST_TMP/many.in" 1 password=pass- "$CARTO_AUTH" get ::: \
+    secret-tool "$TEST_TMP/empty.in" 1 pass- secret-tool lookup xdg:schema com.carto.auth.Credential \
+    protocol https host "host$ITEMS.example.com"
+  cp "$TEST_TMP/keyring_creds.tsv" "$(dirname "$KEYRING_ROW_OUT")/keyring_creds.tsv"
   _T_DONE=1
   exit 0
 fi
@@ -135,6 +153,28 @@ printf 'protocol=https\nhost=example.com\n\n' >"$TEST_TMP/git.in"
 bench file_vs_git \
   carto-auth "$TEST_TMP/get.in" 1 password= "$CARTO_AUTH" get ::: \
   git "$TEST_TMP/git.in" 1 password= git credential-store --file="$GIT_CREDS" get
+# ITEMS general git credentials in both files, the same entries; the last
+# one is looked up (both read their file from the start).
+MANY_HOME=$TEST_TMP/many
+mkdir -m 700 "$MANY_HOME"
+awk -v n="$ITEMS" 'BEGIN {
+  printf "{\n\t\"version\":\t1,\n\t\"credentials\":\t["
+  for (i = 1; i <= n; i++)
+    printf "%s{\n\t\t\t\"protocol\":\t\"https\",\n\t\t\t\"host\":\t\"host%d.example.com\",\n\t\t\t\"username\":\t\"user%d\",\n\t\t\t\"password\":\t\"pass-%d-0123456789abcdef\"\n\t\t}", (i > 1 ? ", " : ""), i, i, i
+  print "]\n}"
+}' >"$MANY_HOME/credentials.json"
+chmod 600 "$MANY_HOME/credentials.json"
+awk -v n="$ITEMS" 'BEGIN { for (i = 1; i <= n; i++)
+  printf "https://user%d:pass-%d-0123456789abcdef@host%d.example.com\n", i, i, i }' >"$TEST_TMP/git-many"
+chmod 600 "$TEST_TMP/git-many"
+printf 'protocol=https\nhost=host%d.example.com\n\n' "$ITEMS" >"$TEST_TMP/many.in"
+(
+  export CARTO_AUTH_HOME=$MANY_HOME
+  bench file_creds \
+    carto-auth "$TEST_TMP/many.in" 1 password=pass- "$CARTO_AUTH" get ::: \
+    git "$TEST_TMP/many.in" 1 password=pass- git credential-store --file="$TEST_TMP/git-many" get
+)
+
 bench file_vs_floor \
   carto-auth "$TEST_TMP/get.in" 1 password= "$CARTO_AUTH" get ::: \
   floor "$TEST_TMP/empty.in" 1 password= "$BUILD/bench/floor"
@@ -150,7 +190,7 @@ else
   set +e
   "$SRC/tests/keyring_session.sh" bash -c \
     'BENCH_BUS=$DBUS_SESSION_BUS_ADDRESS exec bash "$@"' _ \
-    "$SRC/bench/bench.sh" -n "$RUNS" -w "$WARMUP" --keyring-row "$TEST_TMP/keyring.tsv" \
+    "$SRC/bench/bench.sh" -n "$RUNS" -w "$WARMUP" --items "$ITEMS" --keyring-row "$TEST_TMP/keyring.tsv" \
     2>"$TEST_TMP/keyring.err"
   rc=$?
   set -e
@@ -228,6 +268,14 @@ if [ -z "$KEYRING_NOTE" ]; then
 else
   echo "| get from the keyring | $KEYRING_NOTE | secret-tool lookup | - | <= 0.8x | - | - |"
 fi
+row "get among $ITEMS git credentials, file store" "$TEST_TMP/file_creds.tsv" carto-auth git \
+  "git credential-store get, same entries" "<= 1.0x" 1.0
+if [ -z "$KEYRING_NOTE" ]; then
+  row "get among $ITEMS git credentials, keyring" "$TEST_TMP/keyring_creds.tsv" carto-auth secret-tool \
+    "secret-tool lookup, same items" "<= 1.0x" 1.0
+else
+  echo "| get among $ITEMS git credentials, keyring | $KEYRING_NOTE | secret-tool lookup | - | <= 1.0x | - | - |"
+fi
 row "get from the file store, vs exec floor" "$TEST_TMP/file_vs_floor.tsv" carto-auth floor \
   "C program that only prints" "report" ""
 row "M2M token minted from the stand-in" "$TEST_TMP/mint.tsv" carto-auth curl \
@@ -239,7 +287,7 @@ echo "32 parallel cold gets: $COLD_REQUESTS token requests for $COLD_SETS cold s
   "(one cold get or 32 parallel ones each; expected $COLD_SETS)"
 echo
 echo "Driver output (name, median us, min us, p90 us, peak RSS KiB, runs):"
-for f in file_vs_git keyring file_vs_floor mint cold; do
+for f in file_vs_git keyring file_creds keyring_creds file_vs_floor mint cold; do
   [ -f "$TEST_TMP/$f.tsv" ] && sed "s/^/  $f: /" "$TEST_TMP/$f.tsv"
 done
 _T_DONE=1
