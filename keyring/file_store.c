@@ -717,7 +717,7 @@ static int creds_read(char **text, size_t *len, const struct file_store *fs)
 }
 
 /* Parses credentials.json's text (NULL: none) into its array. */
-static int creds_parse(cJSON **out, const struct file_store *fs, const char *text, size_t len)
+static int creds_parse(cJSON **out, const char *home, const char *text, size_t len)
 {
 	char *path = NULL;
 	cJSON *root = NULL, *list;
@@ -730,7 +730,7 @@ static int creds_parse(cJSON **out, const struct file_store *fs, const char *tex
 		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
 		if (!cJSON_IsArray(list)) {
 			ca_json_delete(list);
-			path = ca_fs_join(fs->home, "credentials.json");
+			path = home ? ca_fs_join(home, "credentials.json") : NULL;
 			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh",
 				path ? path : "credentials.json");
 			goto out;
@@ -754,7 +754,7 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 	int error = creds_read(&text, &len, fs);
 
 	if (!error || error == CA_ENOTFOUND)
-		error = creds_parse(out, fs, error ? NULL : text, len);
+		error = creds_parse(out, fs->home, error ? NULL : text, len);
 	ca_free(text);
 	return error;
 }
@@ -790,14 +790,17 @@ static int creds_lock(int *fd, const struct file_store *fs)
  * found by its braces (outside strings); only an entry whose text holds
  * every value the query gives as a whole JSON string (or that holds an
  * escape, which a byte search cannot judge) is parsed, with cJSON, and
- * checked as the full parse would. The first match is the full parse's
- * first match. Anything unexpected (not an object, no "credentials"
- * array, an entry that is not an object or does not parse) returns 1:
- * the caller then parses the whole file, which reports the damage.
+ * checked as the full parse would. When the full parse accepts the file,
+ * the answer is the full parse's (tests/fuzz/fuzz_git_credentials.c checks
+ * it). Anything unexpected on the way (not an object, no "credentials"
+ * array, an entry that is not an object or does not parse) returns 1: the
+ * caller then parses the whole file, which reports the damage. Entries
+ * that cannot match are delimited but not checked: damage inside them
+ * shows at the next store or erase, which parse the whole file.
  */
 static const char *scan_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && (unsigned char)*p <= ' ')  /* as cJSON skips */
 		p++;
 	return p;
 }
@@ -806,9 +809,10 @@ static const char *scan_ws(const char *p, const char *end)
 static const char *scan_string(const char *p, const char *end, int *escaped)
 {
 	for (p++; p < end; p++) {
-		if (*p == '\\') {
+		if (*p == '\\' || (unsigned char)*p < ' ') {
+			/* an escape, or a raw control byte cJSON would cut at */
 			*escaped = 1;
-			p++;
+			p += *p == '\\';
 		} else if (*p == '"') {
 			return p + 1;
 		}
@@ -824,7 +828,7 @@ static const char *scan_value(const char *p, const char *end, int *escaped)
 	if (p < end && *p == '"')
 		return scan_string(p, end, escaped);
 	if (p < end && *p != '{' && *p != '[') {
-		while (p < end && !strchr(",}] \t\r\n", *p))
+		while (p < end && (unsigned char)*p > ' ' && !strchr(",}]", *p))
 			p++;
 		return p;
 	}
@@ -943,29 +947,16 @@ static int creds_scan_get(struct cred *out, const char *text, size_t len,
 	}
 }
 
-static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)
+int ca_file_store_creds_find(struct cred *out, const char *text, size_t len,
+	const struct cred *query, int64_t now, int full, const char *home)
 {
-	struct file_store *fs = (struct file_store *)s;
-	int64_t now = ca_now();
 	cJSON *list = NULL, *item;
 	struct cred c;
-	char *text = NULL;
-	size_t len = 0;
 	int error;
 
-	error = creds_read(&text, &len, fs);
-	if (error) {
-		ca_free(text);
+	if (!full && (error = creds_scan_get(out, text, len, query, now)) != 1)
 		return error;
-	}
-	error = creds_scan_get(out, text, len, query, now);
-	if (error != 1) {
-		ca_free(text);
-		return error;
-	}
-	error = creds_parse(&list, fs, text, len);
-	ca_free(text);
-	if (error)
+	if ((error = creds_parse(&list, home, text, len)))
 		return error;
 	error = CA_ENOTFOUND;
 	cJSON_ArrayForEach(item, list) {
@@ -980,6 +971,19 @@ static int file_cred_get(struct store *s, struct cred *out, const struct cred *q
 		ca_cred_clear(&c);
 	}
 	ca_json_delete(list);
+	return error;
+}
+
+static int file_cred_get(struct store *s, struct cred *out, const struct cred *query)
+{
+	struct file_store *fs = (struct file_store *)s;
+	char *text = NULL;
+	size_t len = 0;
+	int error = creds_read(&text, &len, fs);
+
+	if (!error)
+		error = ca_file_store_creds_find(out, text, len, query, ca_now(), 0, fs->home);
+	ca_free(text);
 	return error;
 }
 

@@ -103,6 +103,17 @@ int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len
 	const struct ca_identity *id);
 
 /*
+ * What a plain get answers from credentials.json's text: the first
+ * credential the caller of query can take (0, *out filled), CA_ENOTFOUND,
+ * or CA_ERR for a damaged file (home names it in the message; may be
+ * NULL). full=0 takes the fast path (a byte search, a parse of candidate
+ * entries only); full=1 parses the whole file. Both give the same answer
+ * (exported for the fuzzer that checks it, and the tests).
+ */
+int ca_file_store_creds_find(struct cred *out, const char *text, size_t len,
+	const struct cred *query, int64_t now, int full, const char *home);
+
+/*
  * The salted fingerprint of an M2M client secret (fingerprint.c): stored
  * beside the token as "secret_salt" and "secret_hmac", never the secret.
  * It is taken of the secret's SHA-256 digest (struct ca_identity), so

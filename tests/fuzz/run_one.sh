@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dict=()
 case $(basename "$fuzzer") in
 fuzz_protocol) dict=(-dict="$here/protocol.dict") ;;
-fuzz_credentials|fuzz_token_response|fuzz_token_file|fuzz_jwt) dict=(-dict="$here/json.dict") ;;
+fuzz_credentials|fuzz_token_response|fuzz_token_file|fuzz_jwt|fuzz_git_credentials) dict=(-dict="$here/json.dict") ;;
 fuzz_config_yaml) dict=(-dict="$here/yaml.dict") ;;
 fuzz_callback) dict=(-dict="$here/callback.dict") ;;
 fuzz_url) dict=(-dict="$here/url.dict") ;;
