@@ -1,5 +1,6 @@
 /*
- * The keyring's fast path: a stored CARTO token read in two round trips.
+ * The keyring's fast path: a stored CARTO token read in two round trips,
+ * and a plain git credential in three (its search is asked for at the read).
  *
  * secret_store.c does everything through libsecret. Opening it creates
  * proxies for the service and the default collection (each costs several
@@ -17,7 +18,8 @@
  * or explains. token_load then asks SearchItems; when exactly one unlocked
  * item matches (the normal case) it reads that item's attributes
  * (Properties.Get) and its secret (GetSecrets, then Close without waiting),
- * and when nothing matches it says so. Every other answer, and every other
+ * and when nothing matches it says so; cred_get does the same with the
+ * query's attributes. Every other answer, and every other
  * operation, goes to secret_store.c, opened on first need, so the rules
  * about locked items, prompts and duplicates live in one place.
  *

@@ -122,12 +122,29 @@ case_git_credential() {
   monitor_mark
   CARTO_AUTH_STORE=keyring run_helper $'protocol=https\nhost=git.example.com\nusername=alice\npassword='"$GIT_PASSWORD"$'\n\n' store
   assert_rc 0
-  CARTO_AUTH_STORE=keyring run_helper $'protocol=https\nhost=git.example.com\n\n' get
+  CARTO_AUTH_STORE=keyring run_helper $'protocol=https\nhost=git.example.com\n\n' --debug get
   assert_rc 0
   assert_eq $'username=alice\npassword='"$GIT_PASSWORD" "$OUT" "the credential is read back"
+  assert_contains "$ERR" "keyring: fast path: credential found" "read by the fast path"
   assert_never_in_clear "$GIT_PASSWORD" "the git password"
 }
-t_case "a git credential stored and read back never crosses the bus in clear" case_git_credential
+t_case "a git credential stored and read back (fast path) never crosses the bus in clear" case_git_credential
+
+case_git_authtype_credential() {
+  local bearer=bearer-$GIT_PASSWORD
+  monitor_mark
+  CARTO_AUTH_STORE=keyring run_helper $'capability[]=authtype\nprotocol=https\nhost=bearer.example.com\nauthtype=Bearer\ncredential='"$bearer"$'\n\n' store
+  assert_rc 0
+  CARTO_AUTH_STORE=keyring run_helper $'capability[]=authtype\nprotocol=https\nhost=bearer.example.com\n\n' --debug get
+  assert_rc 0
+  assert_eq $'capability[]=authtype\nauthtype=Bearer\ncredential='"$bearer" "$OUT" "read back"
+  assert_contains "$ERR" "keyring: fast path: credential found" "read by the fast path"
+  assert_never_in_clear "$bearer" "the authtype credential"
+  CARTO_AUTH_STORE=keyring run_helper $'protocol=https\nhost=bearer.example.com\n\n' get
+  assert_rc 0
+  assert_empty "$OUT" "not without capability[]=authtype"
+}
+t_case "an authtype credential (git 2.46+) never crosses the bus in clear" case_git_authtype_credential
 
 # -- the cases: a Secret Service that answers wrong ---------------------------------
 #
