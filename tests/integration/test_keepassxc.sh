@@ -183,6 +183,26 @@ confirm_run() {
 }
 confirm_run store "$GIT_STORE" store
 confirm_run get "$GIT_GET" get
+# With a display (its name is enough: KeePassXC draws offscreen) the helper
+# asks KeePassXC to prompt; the user dismisses the prompt (Prompt.Dismiss,
+# once the helper waits on it: the Prompt call seen by a bus monitor).
+dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
+  >"$TEST_TMP/confirm/monitor" 2>/dev/null &
+monitor=$!
+sleep 0.2
+DISPLAY=:99 confirm_run refused "$GIT_GET" get &
+helper=$!
+prompt=
+for _ in $(seq 200); do
+  prompt=$(grep -o "path=/org/freedesktop/secrets/prompt/[A-Za-z0-9_]*" \
+    "$TEST_TMP/confirm/monitor" | head -n 1)
+  [ -z "$prompt" ] || break
+  sleep 0.05
+done
+[ -z "$prompt" ] || gdbus call --session -d org.freedesktop.secrets -o "${prompt#path=}" \
+  -m org.freedesktop.Secret.Prompt.Dismiss >/dev/null
+wait "$helper"
+kill "$monitor"
 confirm_run replace "$GIT_REPLACE" store
 confirm_run token1 "$REQ" get
 confirm_run token2 "$REQ" get
@@ -195,15 +215,23 @@ confirm_result() {
   RC=$(cat "$TEST_TMP/confirm/$1.rc")
 }
 
-case_confirmation() {
-  mkdir -p "$TEST_TMP/confirm"
-  GIT_STORE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-1\n\n' \
-  GIT_REPLACE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-2\n\n' \
-  GIT_GET=$'protocol=https\nhost=c.example.com\n\n' REQ=$REQ CARTO_KEEPASSXC_CONFIRM=1 \
-    run_cmd "" "$HERE/../keepassxc_session.sh" bash -c "$CONFIRM_INNER"
+# The session runs once, here (outside a case); the cases read its results.
+mkdir -p "$TEST_TMP/confirm"
+GIT_STORE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-1\n\n' \
+GIT_REPLACE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-2\n\n' \
+GIT_GET=$'protocol=https\nhost=c.example.com\n\n' REQ=$REQ CARTO_KEEPASSXC_CONFIRM=1 \
+  _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$CONFIRM_INNER"
+CONFIRM_SESSION_RC=$RC CONFIRM_SESSION_ERR=$ERR
+
+case_confirm_session() {
+  RC=$CONFIRM_SESSION_RC ERR=$CONFIRM_SESSION_ERR
   assert_rc 0 "the session with confirmations ran"
   confirm_result store
   assert_rc 0 "storing a new item needs no confirmation"
+}
+t_case "KeePassXC confirming each access: a new item is stored" case_confirm_session
+
+case_confirm_no_prompt() {
   confirm_result get
   assert_rc 1 "reading another process's item waits for a confirmation"
   assert_empty "$OUT"
@@ -214,17 +242,36 @@ case_confirmation() {
   assert_rc 1 "replacing it waits for a confirmation too"
   assert_contains "$ERR" "confirm"
   assert_not_contains "$ERR" "locked"
+  confirm_result erase
+  assert_rc 1 "an erase waits for a confirmation, erases nothing"
+  assert_contains "$ERR" "confirm"
+  assert_not_contains "$ERR" "locked"
+}
+t_case "KeePassXC confirming each access, no display: the message says so, not 'locked'" \
+  case_confirm_no_prompt
+
+case_confirm_token() {
   confirm_result token1
   assert_rc 0 "a token obtained and stored"
   confirm_result token2
   assert_rc 1 "reading it in another process waits for a confirmation"
+  assert_empty "$OUT"
   assert_contains "$ERR" "confirm"
   assert_not_contains "$ERR" "locked"
-  assert_not_contains "$ERR" "eyJ"
-  confirm_result erase
-  assert_rc 1 "an erase waits for a confirmation, erases nothing"
-  assert_contains "$ERR" "confirm"
+  assert_not_contains "$ERR" "eyJ" "no token in the message"
 }
-t_case "KeePassXC confirming each access: the message says so, not 'locked'" case_confirmation
+t_case "KeePassXC confirming each access: a token read (fast path first) says so too" \
+  case_confirm_token
+
+case_confirm_dismissed() {
+  confirm_result refused
+  assert_rc 1 "a dismissed confirmation is a failure"
+  assert_empty "$OUT"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c .)" "one line on stderr"
+  assert_contains "$ERR" "did not confirm" "the message says the user did not confirm"
+  assert_not_contains "$ERR" "locked"
+}
+t_case "KeePassXC confirming each access, prompt dismissed: 'did not confirm', not 'locked'" \
+  case_confirm_dismissed
 
 t_done
