@@ -112,7 +112,7 @@ case_token_round_trip() {
   assert_eq 1 "$(standin_requests /oauth/token)" "no second token request"
   CARTO_AUTH_STORE=keyring run_helper "$REQ" --debug get
   assert_rc 0
-  assert_contains "$ERR" "fast path" "the fast read path answers"
+  assert_contains "$ERR" "fast path: m2m token found" "the fast read path answers"
   assert_eq "$token" "$(kv_get "$OUT" password)"
 }
 t_case "a CARTO token round trip through KeePassXC (and its fast read path)" case_token_round_trip
