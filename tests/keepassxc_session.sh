@@ -46,8 +46,16 @@ for tool in dbus-run-session dbus-daemon keepassxc keepassxc-cli gdbus base64 od
 done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/carto-keepassxc.XXXXXX")
-cleanup() { rm -rf "$dir"; }
+# KeePassXC outlives its bus: whatever way this script ends, it ends it.
+cleanup() {
+  local pid
+  pid=$(cat "$dir/keepassxc.pid" 2>/dev/null || true)
+  [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 export HOME=$dir/home XDG_DATA_HOME=$dir/data XDG_CONFIG_HOME=$dir/config \
   XDG_CACHE_HOME=$dir/cache XDG_RUNTIME_DIR=$dir/run
@@ -133,6 +141,7 @@ inner='
 printf "%s\n" "$CARTO_KEEPASSXC_PASSWORD" |
   keepassxc --pw-stdin "$CARTO_KEEPASSXC_DB" >"$CARTO_KEEPASSXC_LOG" 2>&1 &
 export CARTO_KEEPASSXC_PID=$!
+echo "$CARTO_KEEPASSXC_PID" >"$CARTO_KEYRING_DIR/keepassxc.pid"
 stop_keepassxc() {
   kill -TERM "$CARTO_KEEPASSXC_PID" 2>/dev/null || return 0
   for _ in $(seq 50); do
