@@ -19,6 +19,9 @@ fi
 KEYRING_BUS=$DBUS_SESSION_BUS_ADDRESS
 . "$HERE/../lib.sh"
 export DBUS_SESSION_BUS_ADDRESS=$KEYRING_BUS   # lib.sh unsets it
+# Under AddressSanitizer: libsecret's own leak on each prompt (tests/lsan.supp).
+export LSAN_OPTIONS="suppressions=$TESTS_DIR/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 
 command -v secret-tool >/dev/null || t_skip_all "secret-tool is missing (libsecret-tools)"
 
