@@ -22,7 +22,7 @@ int ca_broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms)
 
 static int is_invalid_grant(void)
 {
-	return ca_error_code() == CA_EREFUSED && strstr(ca_error_message(), "invalid_grant");
+	return ca_error_code() == CA_EREFUSED && ca_error_reason() == CA_REASON_INVALID_GRANT;
 }
 
 /* The refresh-token grant; CA_ENOTFOUND when there is none or it is dead. */

@@ -124,27 +124,31 @@ static int set_redirect_uri(char **dst, const char *value)
 		"to a loopback address: %s", reason);
 }
 
-/* An environment variable wins over the key, the key over the default. */
-static const char *pick(const char *env, const struct proto_msg *msg,
-	const char *key, const char *fallback)
+/* An environment variable wins over the request, the request over the default. */
+static const char *pick(const char *env, const char *given, const char *fallback)
 {
 	const char *v = env ? getenv(env) : NULL;
 
 	if (v && *v)
 		return v;
-	v = key ? ca_proto_get(msg, key) : NULL;
-	if (v && *v)
-		return v;
+	if (given && *given)
+		return given;
 	return fallback;
+}
+
+/* A string of the request, NULL when not given. */
+static const char *given(const char *v)
+{
+	return v && *v ? v : NULL;
 }
 
 static int get_bool(int *out, const struct proto_msg *msg, const char *key)
 {
-	int v = ca_proto_get_bool(msg, key, *out);
+	int v = ca_proto_get_bool(msg, key, 2);
 
 	if (v < 0)
 		return ca_error(CA_EINVAL, "bad input: %s must be true or false", key);
-	*out = v;
+	*out = v == 2 ? CA_UNSET : v;
 	return 0;
 }
 
@@ -199,7 +203,6 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 	cJSON *root;
 	int error;
 
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength(text, len);
 	if (!root || !cJSON_IsObject(root)) {
 		error = ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
@@ -220,7 +223,7 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 	cfg->client_secret = secret;
 	id = secret = NULL;
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_free(api);
 	ca_free(id);
 	ca_free(secret);
@@ -246,17 +249,16 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 	return error;
 }
 
-static int resolve_mode(struct ca_config *cfg, const struct proto_msg *msg)
+static int parse_mode(int *out, const struct proto_msg *msg)
 {
 	const char *mode = ca_proto_get(msg, "mode");
 
 	if (!mode || !*mode)
-		cfg->mode = (ca_proto_get(msg, "credentials_file") || ca_proto_get(msg, "client_id"))
-			? CA_MODE_M2M : CA_MODE_OAUTH;
+		*out = CA_UNSET;
 	else if (!strcmp(mode, "m2m"))
-		cfg->mode = CA_MODE_M2M;
+		*out = CA_MODE_M2M;
 	else if (!strcmp(mode, "oauth"))
-		cfg->mode = CA_MODE_OAUTH;
+		*out = CA_MODE_OAUTH;
 	else
 		return ca_error(CA_EINVAL, "bad input: mode must be oauth or m2m");
 	return 0;
@@ -278,29 +280,29 @@ static int resolve_store(struct ca_config *cfg)
 }
 
 /* M2M credentials: a file, or client_id + client_secret (+ api_base_url). */
-static int resolve_m2m(struct ca_config *cfg, const struct proto_msg *msg)
+static int resolve_m2m(struct ca_config *cfg, const struct ca_config_request *req)
 {
-	const char *file = ca_proto_get(msg, "credentials_file");
-	const char *id = ca_proto_get(msg, "client_id");
-	const char *secret = ca_proto_get(msg, "client_secret");
-	const char *host = ca_proto_get(msg, "host");
+	const char *file = given(req->credentials_file);
+	const char *id = given(req->client_id);
+	const char *secret = given(req->client_secret);
+	const char *host = given(req->host);
 	int error;
 
-	if (file && *file) {
+	if (file) {
 		/* The file names the account; an api_base_url key still wins. */
 		if ((error = ca_config_read_credentials(cfg, file)))
 			return error;
-		if ((file = ca_proto_get(msg, "api_base_url")) && *file)
-			return set_url(&cfg->api_base_url, file, "api_base_url");
+		if (given(req->api_base_url))
+			return set_url(&cfg->api_base_url, req->api_base_url, "api_base_url");
 		return 0;
 	}
-	if (!id || !*id)
+	if (!id)
 		return ca_error(CA_EINVAL, "bad input: m2m needs credentials_file, or client_id and client_secret");
-	if (!secret || !*secret)
+	if (!secret)
 		return ca_error(CA_EINVAL, "bad input: client_id given without client_secret");
 	if ((error = set_str(&cfg->client_id, id)) || (error = set_str(&cfg->client_secret, secret)))
 		return error;
-	if (!cfg->api_base_url && host && *host) {
+	if (!cfg->api_base_url && host) {
 		char *url = ca_malloc(strlen(host) + 9);
 
 		if (!url)
@@ -315,23 +317,47 @@ static int resolve_m2m(struct ca_config *cfg, const struct proto_msg *msg)
 	return 0;
 }
 
-int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
+void ca_config_request_init(struct ca_config_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->mode = CA_UNSET;
+	req->use_cache = CA_UNSET;
+	req->open_browser = CA_UNSET;
+	req->interactive = CA_UNSET;
+	req->carto_dw = CA_UNSET;
+	req->min_ttl = CA_UNSET;
+	req->login_timeout = CA_UNSET;
+}
+
+/* A request's boolean: given (0 or 1), or the fallback. */
+static int flag(int value, int fallback)
+{
+	return value == CA_UNSET ? fallback : !!value;
+}
+
+int ca_config_resolve(struct ca_config *cfg, const struct ca_config_request *req)
 {
 	const char *v, *prompt;
 	int error;
 
 	ca_config_init(cfg);
-	if ((error = resolve_mode(cfg, msg)) || (error = resolve_store(cfg)))
+	if (req->mode == CA_UNSET)
+		cfg->mode = (req->credentials_file || req->client_id) ? CA_MODE_M2M : CA_MODE_OAUTH;
+	else if (req->mode == CA_MODE_M2M || req->mode == CA_MODE_OAUTH)
+		cfg->mode = (enum ca_mode)req->mode;
+	else
+		return ca_error(CA_EINVAL, "bad input: mode must be oauth or m2m");
+	if ((error = resolve_store(cfg)))
 		goto out;
-	if ((error = set_url(&cfg->auth_url, pick("CARTO_AUTH_URL", msg, "auth_url",
+	if ((error = set_url(&cfg->auth_url, pick("CARTO_AUTH_URL", req->auth_url,
 		CA_DEFAULT_AUTH_URL), "auth_url")) ||
-	    (error = set_url(&cfg->accounts_url, pick("CARTO_ACCOUNTS_URL", NULL, NULL,
+	    (error = set_url(&cfg->accounts_url, pick("CARTO_ACCOUNTS_URL", NULL,
 		CA_DEFAULT_ACCOUNTS_URL), "CARTO_ACCOUNTS_URL")) ||
 	    (error = set_redirect_uri(&cfg->redirect_uri, pick("CARTO_AUTH_REDIRECT_URI", NULL,
-		NULL, CA_DEFAULT_REDIRECT_URI))) ||
-	    (error = set_str(&cfg->oauth_client_id, pick("CARTO_AUTH_CLIENT_ID", NULL, NULL,
+		CA_DEFAULT_REDIRECT_URI))) ||
+	    (error = set_str(&cfg->oauth_client_id, pick("CARTO_AUTH_CLIENT_ID", NULL,
 		CA_DEFAULT_CLIENT_ID))) ||
-	    (error = set_str(&cfg->scope, pick(NULL, msg, "scope", CA_DEFAULT_SCOPE))))
+	    (error = set_str(&cfg->scope, pick(NULL, req->scope, CA_DEFAULT_SCOPE))))
 		goto out;
 	if ((v = getenv("CARTO_AUTH_HOME")) && *v)
 		error = set_str(&cfg->home, v);
@@ -339,12 +365,12 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 		error = default_home(&cfg->home);
 	if (error)
 		goto out;
-	if ((v = ca_proto_get(msg, "cache_file")) && *v && (error = set_str(&cfg->cache_file, v)))
+	if (given(req->cache_file) && (error = set_str(&cfg->cache_file, req->cache_file)))
 		goto out;
-	if ((v = ca_proto_get(msg, "api_base_url")) && *v &&
-	    (error = set_url(&cfg->api_base_url, v, "api_base_url")))
+	if (given(req->api_base_url) &&
+	    (error = set_url(&cfg->api_base_url, req->api_base_url, "api_base_url")))
 		goto out;
-	if ((v = ca_proto_get(msg, "org")) && *v && (error = set_str(&cfg->org, v)))
+	if (given(req->org) && (error = set_str(&cfg->org, req->org)))
 		goto out;
 
 	if (getenv("DATABRICKS_RUNTIME_VERSION"))
@@ -352,23 +378,75 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 	prompt = getenv("GIT_TERMINAL_PROMPT");
 	if (prompt && (!strcmp(prompt, "0") || !strcasecmp(prompt, "false")))
 		cfg->interactive = 0;
-	if ((error = get_bool(&cfg->use_cache, msg, "use_cache")) ||
-	    (error = get_bool(&cfg->open_browser, msg, "open_browser")) ||
-	    (error = get_bool(&cfg->interactive, msg, "interactive")) ||
-	    (error = get_bool(&cfg->carto_dw, msg, "carto_dw")))
-		goto out;
-	if ((v = ca_proto_get(msg, "min_ttl")) && (error = parse_seconds(&cfg->min_ttl, v, "min_ttl")))
-		goto out;
-	v = pick("CARTO_AUTH_LOGIN_TIMEOUT", msg, "login_timeout", NULL);
-	if (v && (error = parse_seconds(&cfg->login_timeout, v, "login_timeout")))
-		goto out;
+	cfg->use_cache = flag(req->use_cache, cfg->use_cache);
+	cfg->open_browser = flag(req->open_browser, cfg->open_browser);
+	cfg->interactive = flag(req->interactive, cfg->interactive);
+	cfg->carto_dw = flag(req->carto_dw, cfg->carto_dw);
+	if (req->min_ttl != CA_UNSET) {
+		if (req->min_ttl < 0) {
+			error = ca_error(CA_EINVAL, "bad input: min_ttl must be a number of seconds");
+			goto out;
+		}
+		cfg->min_ttl = req->min_ttl;
+	}
+	if ((v = getenv("CARTO_AUTH_LOGIN_TIMEOUT")) && *v) {
+		if ((error = parse_seconds(&cfg->login_timeout, v, "login_timeout")))
+			goto out;
+	} else if (req->login_timeout != CA_UNSET) {
+		if (req->login_timeout < 0) {
+			error = ca_error(CA_EINVAL, "bad input: login_timeout must be a number of seconds");
+			goto out;
+		}
+		cfg->login_timeout = req->login_timeout;
+	}
 
 	if (cfg->mode == CA_MODE_M2M)
-		error = resolve_m2m(cfg, msg);
+		error = resolve_m2m(cfg, req);
 out:
 	if (error)
 		ca_config_clear(cfg);
 	return error;
+}
+
+/* A key of seconds; CA_UNSET when absent. */
+static int get_seconds(int *out, const struct proto_msg *msg, const char *key)
+{
+	const char *v = ca_proto_get(msg, key);
+
+	*out = CA_UNSET;
+	return v ? parse_seconds(out, v, key) : 0;
+}
+
+int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
+{
+	struct ca_config_request req;
+	const char *timeout_env = getenv("CARTO_AUTH_LOGIN_TIMEOUT");
+	int error;
+
+	ca_config_init(cfg);
+	ca_config_request_init(&req);
+	if ((error = parse_mode(&req.mode, msg)))
+		return error;
+	req.credentials_file = ca_proto_get(msg, "credentials_file");
+	req.client_id = ca_proto_get(msg, "client_id");
+	req.client_secret = ca_proto_get(msg, "client_secret");
+	req.host = ca_proto_get(msg, "host");
+	req.auth_url = ca_proto_get(msg, "auth_url");
+	req.scope = ca_proto_get(msg, "scope");
+	req.cache_file = ca_proto_get(msg, "cache_file");
+	req.api_base_url = ca_proto_get(msg, "api_base_url");
+	req.org = ca_proto_get(msg, "org");
+	if ((error = get_bool(&req.use_cache, msg, "use_cache")) ||
+	    (error = get_bool(&req.open_browser, msg, "open_browser")) ||
+	    (error = get_bool(&req.interactive, msg, "interactive")) ||
+	    (error = get_bool(&req.carto_dw, msg, "carto_dw")) ||
+	    (error = get_seconds(&req.min_ttl, msg, "min_ttl")))
+		return error;
+	/* The environment's login timeout wins; a key it overrides is not read. */
+	if ((!timeout_env || !*timeout_env) &&
+	    (error = get_seconds(&req.login_timeout, msg, "login_timeout")))
+		return error;
+	return ca_config_resolve(cfg, &req);
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s)

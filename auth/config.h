@@ -58,15 +58,69 @@ struct ca_config {
 	int min_ttl;
 	int login_timeout;      /* seconds */
 	int carto_dw;
+#ifdef CA_TEST_ABI_SKEW
+	int test_abi_skew;      /* tests: a module built with another layout */
+#endif
 };
 
 void ca_config_init(struct ca_config *cfg);
 void ca_config_clear(struct ca_config *cfg);
 
 /*
- * Resolves a configuration from request keys and the environment, reading
- * and validating an M2M credentials file when one is named. CA_EINVAL with
- * a message naming the key or file on bad input.
+ * What a caller asks for, typed: the protocol's keys once parsed
+ * (ca_config_from_msg) or the library's options (lib/api.c). NULL or ""
+ * strings and CA_UNSET numbers are "not given": the environment or the
+ * default decides. ca_config_resolve applies the one set of rules both
+ * paths share:
+ *
+ *   - auth_url, login_timeout: the environment (CARTO_AUTH_URL,
+ *     CARTO_AUTH_LOGIN_TIMEOUT) wins over the request, the request over
+ *     the default;
+ *   - open_browser, interactive: the request wins over the environment
+ *     (DATABRICKS_RUNTIME_VERSION, GIT_TERMINAL_PROMPT=0), the environment
+ *     over the default (1);
+ *   - accounts URL, redirect URI, OAuth client id, home, store kind: the
+ *     environment only;
+ *   - every URL is checked (https://, or http:// to a loopback host).
+ */
+#define CA_UNSET (-1)
+
+struct ca_config_request {
+	int mode;                     /* enum ca_mode, or CA_UNSET: m2m when
+	                                 credentials_file or client_id is given */
+	const char *credentials_file; /* m2m: a JSON credentials file */
+	const char *client_id;        /* m2m without a file */
+	const char *client_secret;    /* secret */
+	const char *host;             /* m2m without a file: https://host is
+	                                 the API when api_base_url is not given */
+	const char *auth_url;
+	const char *scope;
+	const char *cache_file;
+	const char *api_base_url;
+	const char *org;
+	int use_cache;                /* 0, 1 or CA_UNSET */
+	int open_browser;
+	int interactive;
+	int carto_dw;
+	int min_ttl;                  /* seconds >= 0, or CA_UNSET */
+	int login_timeout;            /* seconds >= 0, or CA_UNSET */
+};
+
+/* Every field "not given". */
+void ca_config_request_init(struct ca_config_request *req);
+
+/*
+ * Resolves a configuration from a request and the environment, reading and
+ * validating an M2M credentials file when one is named. CA_EINVAL with a
+ * message naming the key, variable or file on bad input; cfg is left
+ * cleared on error.
+ */
+int ca_config_resolve(struct ca_config *cfg, const struct ca_config_request *req);
+
+/*
+ * The same from protocol keys: parses them into a request ("bad input:
+ * use_cache must be true or false", "bad input: mode must be oauth or
+ * m2m", ...) and resolves it.
  */
 int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg);
 

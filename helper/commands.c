@@ -8,6 +8,7 @@
 #include "util/mem.h"
 #include "util/text.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,19 +68,42 @@ int command_login(const struct options *opts)
 	return status;
 }
 
-/* Prints a JSON string value with the escapes JSON needs. */
-static void json_string(FILE *f, const char *s)
+/*
+ * Prints a JSON object made with cJSON as one line, in the layout the
+ * documentation shows ({"key": value, "key": value}): cJSON encodes it
+ * whole, then a space goes after each ':' and ',' outside strings. The
+ * text is printed only once complete; the text and the tree are wiped
+ * when freed (ca_json_print, ca_json_delete: util/mem.h).
+ */
+static int print_json_line(FILE *f, const cJSON *object)
 {
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
+	char *text = ca_json_print(object, 0), *p;
+	int in_string = 0;
+
+	if (!text)
+		return ca_error(CA_ERR, "out of memory");
+	for (p = text; *p; p++) {
+		fputc(*p, f);
+		if (in_string && *p == '\\' && p[1])
+			fputc(*++p, f);
+		else if (*p == '"')
+			in_string = !in_string;
+		else if (!in_string && (*p == ':' || *p == ','))
+			fputc(' ', f);
 	}
-	fputc('"', f);
+	fputc('\n', f);
+	ca_free(text);
+	return 0;
+}
+
+/*
+ * Adds the string name: value ("" for NULL) to object; CA_ERR when out of
+ * memory.
+ */
+static int json_add(cJSON *object, const char *name, const char *value)
+{
+	return cJSON_AddItemToObject(object, name, cJSON_CreateString(value ? value : ""))
+		? 0 : ca_error(CA_ERR, "out of memory");
 }
 
 /* A value for eval: single-quoted, with any ' closed and reopened. */
@@ -125,6 +149,7 @@ int command_token(const struct options *opts)
 	struct store *store = NULL;
 	struct ca_config cfg;
 	struct ca_token tok;
+	cJSON *json = NULL;
 	int status;
 
 	if ((status = check_format(format, formats)))
@@ -150,13 +175,18 @@ int command_token(const struct options *opts)
 		shell_quote(stdout, tok.access_token);
 		fputc('\n', stdout);
 	} else {
-		fputs("{\"access_token\": ", stdout);
-		json_string(stdout, tok.access_token);
-		printf(", \"expiration\": %" PRId64 ", \"api_base_url\": ", tok.expiration);
-		json_string(stdout, tok.api_base_url);
-		printf(", \"mode\": \"%s\"}\n", ca_mode_name(cfg.mode));
+		if (!(json = cJSON_CreateObject()) ||
+		    json_add(json, "access_token", tok.access_token) ||
+		    !cJSON_AddItemToObject(json, "expiration", cJSON_CreateNumber((double)tok.expiration)) ||
+		    json_add(json, "api_base_url", tok.api_base_url) ||
+		    json_add(json, "mode", ca_mode_name(cfg.mode)) ||
+		    print_json_line(stdout, json)) {
+			ca_error(CA_ERR, "out of memory");
+			status = helper_fail("token");
+		}
 	}
 out:
+	ca_json_delete(json);
 	ca_token_clear(&tok);
 	ca_store_free(store);
 	ca_config_clear(&cfg);
@@ -172,6 +202,7 @@ int command_dw(const struct options *opts)
 	struct ca_config cfg;
 	struct ca_token tok;
 	char *project = NULL, *token = NULL;
+	cJSON *json = NULL;
 	int status;
 
 	if ((status = check_format(format, formats)))
@@ -192,11 +223,11 @@ int command_dw(const struct options *opts)
 		goto out;
 	}
 	if (!strcmp(format, "json")) {
-		fputs("{\"project\": ", stdout);
-		json_string(stdout, project);
-		fputs(", \"token\": ", stdout);
-		json_string(stdout, token);
-		fputs("}\n", stdout);
+		if (!(json = cJSON_CreateObject()) || json_add(json, "project", project) ||
+		    json_add(json, "token", token) || print_json_line(stdout, json)) {
+			ca_error(CA_ERR, "out of memory");
+			status = helper_fail("dw");
+		}
 	} else if (!strcmp(format, "env")) {
 		fputs("CARTO_DW_PROJECT=", stdout);
 		shell_quote(stdout, project);
@@ -208,6 +239,7 @@ int command_dw(const struct options *opts)
 		ca_proto_write(stdout, "carto_dw_token", token);
 	}
 out:
+	ca_json_delete(json);
 	ca_free(project);
 	ca_free(token);
 	ca_token_clear(&tok);

@@ -285,6 +285,8 @@ int main(int argc, char **argv)
 	int status;
 
 	harden_process(); /* before anything reads a secret */
+	/* The process is ours: cJSON allocates through the wiping allocator. */
+	ca_mem_install_hooks();
 	memset(&opts, 0, sizeof(opts));
 	ca_proto_msg_init(&opts.defaults);
 	ca_warn_set_sink(warn_sink);

@@ -107,7 +107,6 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 	int error = CA_EINVAL;
 
 	memset(rec, 0, sizeof(*rec));
-	ca_mem_init_json();
 	if (!len) {
 		reason = "it is empty";
 		goto out;
@@ -149,7 +148,7 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		ca_clear_ptr(&rec->tok.refresh_token);
 	error = rec->tok.access_token && rec->tok.api_base_url ? 0 : ca_error(CA_ERR, "out of memory");
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	if (error)
 		record_clear(rec);
 	if (why)
@@ -247,7 +246,6 @@ char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token
 	cJSON *root;
 	char *json = NULL;
 
-	ca_mem_init_json();
 	if (id->mode == CA_MODE_M2M && id->client_secret && ca_store_fp_new(&fp, id->client_secret))
 		return NULL;
 	root = cJSON_CreateObject();
@@ -272,9 +270,9 @@ char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token
 		goto out;
 	if (tok->account && !cJSON_AddStringToObject(root, "account", tok->account))
 		goto out;
-	json = cJSON_Print(root);
+	json = ca_json_print(root, 1);
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	return json;
 }
 
@@ -673,7 +671,7 @@ static cJSON *cred_to_json(const struct cred *c)
 		goto fail;
 	return item;
 fail:
-	cJSON_Delete(item);
+	ca_json_delete(item);
 	return NULL;
 }
 
@@ -693,7 +691,6 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 	size_t len;
 	int error, repaired = 0;
 
-	ca_mem_init_json();
 	if (!path)
 		return ca_error(CA_ERR, "out of memory");
 	error = ca_fs_check_private_dir(fs->home);
@@ -713,7 +710,7 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 		root = cJSON_ParseWithLength(text, len);
 		list = cJSON_DetachItemFromObjectCaseSensitive(root, "credentials");
 		if (!cJSON_IsArray(list)) {
-			cJSON_Delete(list);
+			ca_json_delete(list);
 			error = ca_error(CA_ERR, "%s is damaged; move it away to start afresh", path);
 			goto out;
 		}
@@ -724,7 +721,7 @@ static int creds_load(cJSON **out, const struct file_store *fs)
 	}
 	*out = list;
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_free(text);
 	ca_free(path);
 	return error;
@@ -741,10 +738,10 @@ static int creds_save(const struct file_store *fs, cJSON *list)
 		goto out;
 	}
 	cJSON_AddItemReferenceToObject(root, "credentials", list);
-	text = cJSON_Print(root);
+	text = ca_json_print(root, 1);
 	error = text ? ca_fs_write_atomic(path, text, strlen(text)) : ca_error(CA_ERR, "out of memory");
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_free(text);
 	ca_free(path);
 	return error;
@@ -777,7 +774,7 @@ static int file_cred_get(struct store *s, struct cred *out, const struct cred *q
 		}
 		ca_cred_clear(&c);
 	}
-	cJSON_Delete(list);
+	ca_json_delete(list);
 	return error;
 }
 
@@ -802,7 +799,7 @@ static int creds_remove(cJSON *list, const struct cred *want, int exact)
 		if (match && want->password && !str_eq(want->password, c.password))
 			match = 0;
 		if (match) {
-			cJSON_Delete(cJSON_DetachItemViaPointer(list, item));
+			ca_json_delete(cJSON_DetachItemViaPointer(list, item));
 			removed = 1;
 		}
 		ca_cred_clear(&c);
@@ -829,7 +826,7 @@ static int file_cred_store(struct store *s, const struct cred *c)
 	cJSON_AddItemToArray(list, item);
 	error = creds_save(fs, list);
 out:
-	cJSON_Delete(list);
+	ca_json_delete(list);
 	ca_fs_unlock(fd);
 	return error;
 }
@@ -845,7 +842,7 @@ static int file_cred_erase(struct store *s, const struct cred *query)
 	if (creds_remove(list, query, 0))
 		error = creds_save(fs, list);
 out:
-	cJSON_Delete(list);
+	ca_json_delete(list);
 	ca_fs_unlock(fd);
 	return error;
 }

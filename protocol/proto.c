@@ -194,43 +194,103 @@ static int set_part(struct proto_msg *msg, const char *key, const char *value,
 	return append(msg, key, value, len);
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /*
- * url=proto://[user[:password]@]host[:port][/path]: as git does, the URL
- * replaces protocol, username, password, host and path.
+ * Sets key to the percent-decoded text[0..len), as git's url_decode_mem:
+ * "%XX" becomes its byte, except %00; a bad or short escape stays as it
+ * is; '+' stays '+'. For the path (is_path), what comes before a first
+ * ':' stays undecoded (git's url_decode) and trailing slashes go. A decoded line
+ * break is refused (git refuses a newline; a carriage return could not be
+ * written back either); the message names the part, never the value.
+ */
+static int set_decoded(struct proto_msg *msg, const char *key, const char *text,
+	size_t len, int is_path)
+{
+	const char *colon = is_path ? memchr(text, ':', len) : NULL;
+	char *out = ca_malloc(len + 1);
+	size_t i = 0, o = 0;
+	int hi, lo, error;
+
+	if (!out)
+		return ca_error(CA_ERR, "out of memory");
+	if (colon && colon > text)
+		for (; text + i < colon; i++)
+			out[o++] = text[i];
+	while (i < len) {
+		if (text[i] == '%' && len - i >= 3 && (hi = hex_value(text[i + 1])) >= 0 &&
+		    (lo = hex_value(text[i + 2])) >= 0 && (hi || lo)) {
+			out[o++] = (char)(hi << 4 | lo);
+			i += 3;
+		} else {
+			out[o++] = text[i++];
+		}
+	}
+	while (is_path && o > 1 && out[o - 1] == '/')
+		o--; /* the path's trailing slashes, decoded ones too */
+	out[o] = '\0';
+	if (memchr(out, '\n', o) || memchr(out, '\r', o))
+		error = ca_error(CA_EINVAL, "bad input: url has a line break in its %s", key);
+	else
+		error = set_part(msg, key, out, o, 1);
+	ca_free(out); /* wiped: it may be the password */
+	return error;
+}
+
+/*
+ * url=proto://[user[:password]@]host[:port][/path]: as git's
+ * credential_from_url reads it, the URL replaces protocol, username,
+ * password, host and path. The host ends at the first '/', '?' or '#';
+ * the first '@' before it ends the user-info, and the first ':' before
+ * that the user. User, password, host and path are percent-decoded; the
+ * path is what follows the host (a query included), without its leading
+ * and trailing slashes.
  */
 static int expand_url(struct proto_msg *msg, const char *url, size_t len)
 {
-	const char *end = url + len, *sep, *auth, *host, *colon, *slash;
+	const char *end = url + len, *sep, *auth, *host, *at, *colon, *slash, *path;
 	int error;
 
 	sep = memmem(url, len, "://", 3);
-	if (!sep)
+	if (!sep || sep == url)
 		return ca_error(CA_EINVAL, "bad input: url has no protocol");
 	auth = sep + 3;
-	slash = memchr(auth, '/', (size_t)(end - auth));
-	if (!slash)
-		slash = end;
-	host = memrchr(auth, '@', (size_t)(slash - auth));
-	host = host ? host + 1 : auth;
+	for (slash = auth; slash < end && !strchr("/?#", *slash); slash++)
+		;
+	at = memchr(auth, '@', (size_t)(end - auth));
+	host = at && at < slash ? at + 1 : auth;
 
 	if ((error = set_part(msg, "protocol", url, (size_t)(sep - url), 1)))
 		return error;
+	remove_key(msg, "username");
+	remove_key(msg, "password");
 	if (host > auth) {
-		colon = memchr(auth, ':', (size_t)(host - 1 - auth));
-		if ((error = set_part(msg, "username", auth,
-			(size_t)((colon ? colon : host - 1) - auth), 1)))
+		colon = memchr(auth, ':', (size_t)(end - auth));
+		if (colon && colon > at)
+			colon = NULL;
+		if ((error = set_decoded(msg, "username", auth,
+			(size_t)((colon ? colon : at) - auth), 0)))
 			return error;
-		if ((error = set_part(msg, "password", colon ? colon + 1 : "",
-			colon ? (size_t)(host - 1 - colon - 1) : 0, colon != NULL)))
+		if (colon && (error = set_decoded(msg, "password", colon + 1,
+			(size_t)(at - colon - 1), 0)))
 			return error;
-	} else {
-		remove_key(msg, "username");
-		remove_key(msg, "password");
 	}
-	if ((error = set_part(msg, "host", host, (size_t)(slash - host), 1)))
+	if ((error = set_decoded(msg, "host", host, (size_t)(slash - host), 0)))
 		return error;
-	if (slash < end && slash + 1 < end)
-		return set_part(msg, "path", slash + 1, (size_t)(end - slash - 1), 1);
+	path = slash;
+	while (path < end && *path == '/')
+		path++;
+	if (path < end)
+		return set_decoded(msg, "path", path, (size_t)(end - path), 1);
 	remove_key(msg, "path");
 	return 0;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Builds carto-auth and runs every test: unit and integration tests on a
 # normal build, then the whole suite again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then the fuzzers briefly.
+# UndefinedBehaviorSanitizer (with the 3-minute long-running host test,
+# label "host"), then the library alone under ThreadSanitizer with the host
+# tests, then the fuzzers briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -15,6 +17,13 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCARTO_AUTH_SANITIZE=ON >/dev
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+# ThreadSanitizer: the library alone, in the host programs of label "host"
+# (8 threads, each with its own handle, renewing for 3 minutes). Any race
+# report fails the run.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARTO_AUTH_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target carto-auth carto-auth-static
+ctest --test-dir build-tsan -L host --output-on-failure -j"$jobs"
 
 # The fuzzers, briefly (label "fuzz"): each libFuzzer target over its seed
 # corpus, then 10 s of mutation; scripts/fuzz.sh runs them longer.

@@ -109,7 +109,6 @@ int ca_jwt_claims_parse(struct ca_jwt_claims *out, const char *jwt)
 	}
 	if (!len || has_nul(payload, len))
 		goto out;
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength((const char *)payload, len);
 	if (!cJSON_IsObject(root) || has_duplicates(root))
 		goto out;
@@ -125,7 +124,7 @@ int ca_jwt_claims_parse(struct ca_jwt_claims *out, const char *jwt)
 	error = 0;
 out:
 	ca_jwt_claims_clear(&c);
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_free(payload);
 	return error;
 }

@@ -67,17 +67,20 @@ int ca_token_error_from_body(int code, const char *what, const char *body,
 	char error[128], description[256];
 	cJSON *root;
 
-	ca_mem_init_json();
 	root = body ? cJSON_ParseWithLength(body, len) : NULL;
 	if (root && json_string(root, "error")) {
+		enum ca_error_reason reason = ca_error_reason_parse(json_string(root, "error"));
+
 		sanitize(error, sizeof(error), json_string(root, "error"));
 		sanitize(description, sizeof(description), json_string(root, "error_description"));
-		cJSON_Delete(root);
+		ca_json_delete(root);
 		if (description[0])
-			return ca_error(code, "%s refused: %s (%s)", what, error, description);
-		return ca_error(code, "%s refused: %s", what, error);
+			ca_error(code, "%s refused: %s (%s)", what, error, description);
+		else
+			ca_error(code, "%s refused: %s", what, error);
+		return ca_error_set_reason(reason);
 	}
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	return ca_error(code, "%s failed: the server answered HTTP %ld", what, http_status);
 }
 
@@ -120,7 +123,6 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 	if (http_status != 200)
 		return ca_error(CA_ENET, "token request failed: unexpected HTTP %ld", http_status);
 
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength(body, len);
 	if (!root || !cJSON_IsObject(root)) {
 		error = ca_error(CA_ENET, "token request failed: the answer is not JSON");
@@ -154,6 +156,6 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 	ca_token_move(out, &tok);
 out:
 	ca_token_clear(&tok);
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	return error;
 }

@@ -49,7 +49,9 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 
 /*
  * Formats an Auth0 style error body into the last error: "server refused:
- * invalid_grant (Unknown or invalid refresh token.)". Returns code.
+ * invalid_grant (Unknown or invalid refresh token.)", with the typed
+ * reason of its "error" (ca_error_reason(), CA_REASON_INVALID_GRANT);
+ * CA_REASON_NONE when the body has no "error". Returns code.
  */
 int ca_token_error_from_body(int code, const char *what, const char *body,
 	size_t len, long http_status);

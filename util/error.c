@@ -8,6 +8,7 @@
 
 static _Thread_local char last_message[1024];
 static _Thread_local int last_code;
+static _Thread_local enum ca_error_reason last_reason;
 static ca_debug_sink debug_sink;
 
 /*
@@ -42,6 +43,7 @@ int ca_error(int code, const char *fmt, ...)
 	va_end(ap);
 	flatten(last_message);
 	last_code = code;
+	last_reason = CA_REASON_NONE;
 	ca_debug("error: %s", last_message);
 	return code;
 }
@@ -64,6 +66,7 @@ void ca_error_clear(void)
 {
 	last_message[0] = '\0';
 	last_code = 0;
+	last_reason = CA_REASON_NONE;
 }
 
 const char *ca_error_message(void)
@@ -74,6 +77,44 @@ const char *ca_error_message(void)
 int ca_error_code(void)
 {
 	return last_code;
+}
+
+int ca_error_set_reason(enum ca_error_reason reason)
+{
+	last_reason = reason;
+	return last_code;
+}
+
+enum ca_error_reason ca_error_reason(void)
+{
+	return last_reason;
+}
+
+enum ca_error_reason ca_error_reason_parse(const char *oauth_error)
+{
+	static const struct {
+		const char *name;
+		enum ca_error_reason reason;
+	} names[] = {
+		{ "invalid_request", CA_REASON_INVALID_REQUEST },
+		{ "invalid_client", CA_REASON_INVALID_CLIENT },
+		{ "invalid_grant", CA_REASON_INVALID_GRANT },
+		{ "unauthorized_client", CA_REASON_UNAUTHORIZED_CLIENT },
+		{ "unsupported_grant_type", CA_REASON_UNSUPPORTED_GRANT_TYPE },
+		{ "invalid_scope", CA_REASON_INVALID_SCOPE },
+		{ "access_denied", CA_REASON_ACCESS_DENIED },
+		{ "too_many_requests", CA_REASON_TOO_MANY_REQUESTS },
+		{ "server_error", CA_REASON_SERVER_ERROR },
+		{ "temporarily_unavailable", CA_REASON_TEMPORARILY_UNAVAILABLE },
+	};
+	size_t i;
+
+	if (!oauth_error)
+		return CA_REASON_NONE;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(oauth_error, names[i].name))
+			return names[i].reason;
+	return CA_REASON_OTHER;
 }
 
 void ca_debug_set_sink(ca_debug_sink sink)

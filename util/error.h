@@ -31,6 +31,34 @@ void ca_error_clear(void);
 const char *ca_error_message(void);
 int ca_error_code(void);
 
+/*
+ * Why a server refused, beside the code and the message: the OAuth error
+ * code of the answer (RFC 6749 5.2, Auth0), typed. Control flow reads
+ * this, never the message, whose words may come from the server
+ * ("error_description"). ca_error() resets it to CA_REASON_NONE;
+ * ca_error_prefix() keeps it.
+ */
+enum ca_error_reason {
+	CA_REASON_NONE = 0,             /* no server error code (local, network) */
+	CA_REASON_OTHER,                /* a code not listed below */
+	CA_REASON_INVALID_REQUEST,
+	CA_REASON_INVALID_CLIENT,
+	CA_REASON_INVALID_GRANT,        /* refresh token or code dead or used */
+	CA_REASON_UNAUTHORIZED_CLIENT,
+	CA_REASON_UNSUPPORTED_GRANT_TYPE,
+	CA_REASON_INVALID_SCOPE,
+	CA_REASON_ACCESS_DENIED,
+	CA_REASON_TOO_MANY_REQUESTS,
+	CA_REASON_SERVER_ERROR,
+	CA_REASON_TEMPORARILY_UNAVAILABLE,
+};
+
+/* Sets the reason of the current error; returns the current code. */
+int ca_error_set_reason(enum ca_error_reason reason);
+enum ca_error_reason ca_error_reason(void);
+/* The reason for an OAuth "error" string (exact match, case-sensitive). */
+enum ca_error_reason ca_error_reason_parse(const char *oauth_error);
+
 /* Debug trace (CARTO_AUTH_DEBUG=1 / --debug). Secrets are never passed. */
 typedef void (*ca_debug_sink)(const char *line);
 void ca_debug_set_sink(ca_debug_sink sink);

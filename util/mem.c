@@ -109,13 +109,59 @@ int ca_streq_ct(const char *a, const char *b)
 	return diff == 0;
 }
 
-void ca_mem_init_json(void)
+void ca_mem_install_hooks(void)
 {
-	static int done;
 	cJSON_Hooks hooks = { ca_malloc, ca_free };
 
-	if (done)
-		return;
 	cJSON_InitHooks(&hooks);
-	done = 1;
+}
+
+/* Wipes every string of a tree that the tree owns. */
+static void scrub(cJSON *item)
+{
+	for (; item; item = item->next) {
+		if (item->string && !(item->type & cJSON_StringIsConst))
+			ca_wipe(item->string, strlen(item->string));
+		/* A reference's value and children belong to another tree. */
+		if (item->type & cJSON_IsReference)
+			continue;
+		if (item->valuestring)
+			ca_wipe(item->valuestring, strlen(item->valuestring));
+		scrub(item->child);
+	}
+}
+
+void ca_json_delete(cJSON *root)
+{
+	cJSON *next;
+
+	if (!root)
+		return;
+	/* Only this item and what hangs below it, as cJSON_Delete frees. */
+	next = root->next;
+	root->next = NULL;
+	scrub(root);
+	root->next = next;
+	cJSON_Delete(root);
+}
+
+char *ca_json_print(const cJSON *root, int formatted)
+{
+	size_t size = 512;
+	char *buf;
+
+	/*
+	 * Into our own buffer, grown until the text fits: cJSON's own printing
+	 * would leave copies in blocks it frees unwiped.
+	 */
+	for (;;) {
+		if (!(buf = ca_malloc(size)))
+			return NULL;
+		if (cJSON_PrintPreallocated((cJSON *)root, buf, (int)size, formatted))
+			return buf;
+		ca_free(buf);
+		if (size > (1u << 26))
+			return NULL;
+		size *= 4;
+	}
 }

@@ -46,7 +46,7 @@ static void body_error_text(char *dst, size_t size, const char *body, size_t len
 			break;
 		}
 	}
-	cJSON_Delete(json);
+	ca_json_delete(json);
 }
 
 /* 0 for a 200 answer; else the error, with the server's text. */
@@ -79,7 +79,6 @@ int ca_api_get_json(struct cJSON **out, const char *url, const char *bearer,
 	cJSON *json = NULL;
 	int rc;
 
-	ca_mem_init_json();
 	rc = get_ok(&res, url, bearer, what);
 	if (rc < 0)
 		goto out;
@@ -92,7 +91,7 @@ int ca_api_get_json(struct cJSON **out, const char *url, const char *bearer,
 	json = NULL;
 	rc = 0;
 out:
-	cJSON_Delete(json);
+	ca_json_delete(json);
 	ca_http_response_clear(&res);
 	return rc;
 }
@@ -126,7 +125,6 @@ int ca_discover_parse_accounts(char **out, const char *json, size_t len)
 	char *copy = NULL;
 	int rc;
 
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(root)) {
 		rc = ca_error(CA_ENET, "account discovery: the answer is not a JSON object");
@@ -154,7 +152,7 @@ int ca_discover_parse_accounts(char **out, const char *json, size_t len)
 	*out = copy;
 	rc = 0;
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	return rc;
 }
 

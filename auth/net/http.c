@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,19 +39,27 @@ static long request_timeout_ms(void)
 	return ms < MIN_TIMEOUT_MS ? MIN_TIMEOUT_MS : ms;
 }
 
-static int64_t budget_start_ms;
-
+/* The network budget belongs to the running call (util/clock.h). */
 void ca_http_budget_reset(void)
 {
-	budget_start_ms = ca_clock_ms();
+	ca_call_restart();
 }
 
 static int64_t budget_left_ms(void)
 {
-	if (!budget_start_ms)
-		ca_http_budget_reset();
-	return HTTP_BUDGET_MS - (ca_clock_ms() - budget_start_ms);
+	return HTTP_BUDGET_MS - (ca_clock_ms() - ca_call_started_ms());
 }
+
+/*
+ * libcurl's process-wide initialisation, once (pthread_once: any thread
+ * may make the first request). In a host program (libcarto-auth) it is the
+ * plain, reference-counted curl_global_init, thread-safe since libcurl
+ * 7.84, which leaves the host's allocator alone; only the executable's
+ * network module hands libcurl the wiping allocator, before any request.
+ */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_wiping;
+static CURLcode curl_init_code;
 
 static void *curl_malloc(size_t size)
 {
@@ -62,18 +71,27 @@ static char *curl_strdup(const char *s)
 	return ca_strdup(s);
 }
 
+static void init_curl_once(void)
+{
+	if (curl_wiping)
+		curl_init_code = curl_global_init_mem(CURL_GLOBAL_DEFAULT, curl_malloc, ca_free,
+			ca_realloc, curl_strdup, ca_calloc);
+	else
+		curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int init_curl(void)
 {
-	static int done;
-
-	if (done)
-		return 0;
-	/* libcurl gets the wiping allocator too. */
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, curl_malloc, ca_free, ca_realloc,
-		curl_strdup, ca_calloc) != CURLE_OK)
+	pthread_once(&curl_once, init_curl_once);
+	if (curl_init_code != CURLE_OK)
 		return ca_error(CA_ERR, "cannot initialise libcurl");
-	done = 1;
 	return 0;
+}
+
+int ca_http_init_executable(void)
+{
+	curl_wiping = 1;
+	return init_curl();
 }
 
 void ca_http_response_clear(struct http_response *res)
@@ -115,42 +133,6 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *userdata)
 	sink->len += add;
 	sink->data[sink->len] = '\0';
 	return add;
-}
-
-struct header_state {
-	long retry_after;
-};
-
-static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
-{
-	struct header_state *hs = userdata;
-	size_t len = size * n;
-
-	if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
-		char tmp[64], *p = tmp, *end;
-		size_t l = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-		long v;
-
-		memcpy(tmp, buf + 12, l);
-		tmp[l] = '\0';
-		tmp[strcspn(tmp, "\r\n")] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		/* Seconds, or an HTTP date (RFC 9110); anything else: our backoff. */
-		if (*p >= '0' && *p <= '9') {
-			errno = 0;
-			v = strtol(p, &end, 10);
-			while (*end == ' ' || *end == '\t')
-				end++;
-			hs->retry_after = (*end || errno) ? (errno == ERANGE ? LONG_MAX : -1) : v;
-		} else if (*p) {
-			time_t when = curl_getdate(p, NULL);
-
-			if (when != -1)
-				hs->retry_after = when > time(NULL) ? (long)(when - time(NULL)) : 0;
-		}
-	}
-	return len;
 }
 
 /*
@@ -248,12 +230,24 @@ static const char *ca_bundle(void)
 	return v && *v ? v : NULL;
 }
 
+/*
+ * The answer's Retry-After in seconds (a number, or an HTTP date as libcurl
+ * reads it), -1 when there is none: then our own backoff.
+ */
+static long retry_after_s(CURL *curl)
+{
+	curl_off_t v = 0;
+
+	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &v) != CURLE_OK || v <= 0)
+		return -1;
+	return v > LONG_MAX ? LONG_MAX : (long)v;
+}
+
 /* One attempt. 0 with an HTTP status, or a curl error in *curl_error. */
 static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_after,
 	char detail[CURL_ERROR_SIZE], const struct http_request *req, long timeout_ms)
 {
 	struct curl_slist *headers = NULL;
-	struct header_state hs = { -1 };
 	struct sink sink = { 0 };
 	char *auth = NULL;
 	CURLU *url = NULL;
@@ -286,8 +280,6 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "carto-auth/" CARTO_AUTH_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hs);
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (req->bearer) {
 		auth = ca_malloc(strlen(req->bearer) + 32);
@@ -317,7 +309,7 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 		res->body = sink.data ? sink.data : ca_strdup("");
 		res->len = sink.len;
 		sink.data = NULL;
-		*retry_after = hs.retry_after;
+		*retry_after = retry_after_s(curl);
 	}
 out:
 	curl_slist_free_all(headers); /* the Authorization line goes with it */
@@ -430,31 +422,22 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 
 int ca_http_form_add(char **form, const char *key, const char *value)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t old = *form ? strlen(*form) : 0, need = old + strlen(key) + 3 * strlen(value) + 3;
-	char *out = ca_malloc(need), *p;
-	const unsigned char *v;
+	size_t old = *form ? strlen(*form) : 0, need;
+	char *escaped, *out;
 
+	/* Everything but A-Z a-z 0-9 - . _ ~ as %XX (RFC 3986's unreserved). */
+	escaped = curl_easy_escape(NULL, value, 0);
+	if (!escaped)
+		return ca_error(CA_ERR, "out of memory");
+	need = old + strlen(key) + strlen(escaped) + 3;
+	out = ca_malloc(need);
+	if (out)
+		snprintf(out, need, "%s%s%s=%s", old ? *form : "", old ? "&" : "", key, escaped);
+	/* libcurl's copy may hold a secret and its free does not wipe. */
+	ca_wipe(escaped, strlen(escaped));
+	curl_free(escaped);
 	if (!out)
 		return ca_error(CA_ERR, "out of memory");
-	p = out;
-	if (old) {
-		memcpy(p, *form, old);
-		p += old;
-		*p++ = '&';
-	}
-	p += sprintf(p, "%s=", key);
-	for (v = (const unsigned char *)value; *v; v++) {
-		if ((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') ||
-		    (*v >= '0' && *v <= '9') || strchr("-._~", *v)) {
-			*p++ = (char)*v;
-		} else {
-			*p++ = '%';
-			*p++ = hex[*v >> 4];
-			*p++ = hex[*v & 15];
-		}
-	}
-	*p = '\0';
 	ca_free(*form);
 	*form = out;
 	return 0;

@@ -3,7 +3,8 @@
  * always on (plain http:// only to loopback), connect and total timeouts,
  * retries with backoff on 429, 5xx and connection failures (Retry-After
  * honoured up to a cap), no redirects followed, answers over 1 MiB
- * refused, and one time budget for all network work of a process.
+ * refused, and one time budget for all network work of one call (a library
+ * call, or a run of the executable: util/clock.h).
  */
 #ifndef CA_AUTH_HTTP_H
 #define CA_AUTH_HTTP_H
@@ -45,7 +46,16 @@ int ca_http_form_add(char **form, const char *key, const char *value);
 /* Percent-decodes src[0..len) into a new string; NULL on bad input. */
 char *ca_http_url_decode(const char *src, size_t len);
 
-/* Starts the process-wide network time budget now (done on first use). */
+/* Starts the running call's network time budget again, now (after the
+ * browser wait of a login, which does not count). */
 void ca_http_budget_reset(void);
+
+/*
+ * For the executable only (its network module's entry point): libcurl's
+ * process-wide initialisation with the wiping allocator (util/mem.h). A
+ * host program of the library keeps its own; the library then calls plain
+ * curl_global_init, once.
+ */
+int ca_http_init_executable(void);
 
 #endif

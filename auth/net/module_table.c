@@ -6,7 +6,6 @@
 #include "auth/net/oauth.h"
 
 const struct ca_module ca_module_table = {
-	.abi = CA_MODULE_ABI,
 	.m2m_token = ca_m2m_token,
 	.oauth_login = ca_oauth_login,
 	.oauth_refresh = ca_oauth_refresh,

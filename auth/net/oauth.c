@@ -718,7 +718,7 @@ int ca_dw_credentials(char **out_project, char **out_token,
 	p = t = NULL;
 	rc = 0;
 out:
-	cJSON_Delete(json);
+	ca_json_delete(json);
 	ca_free(base);
 	ca_free(url);
 	ca_free(p);

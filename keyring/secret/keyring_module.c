@@ -4,6 +4,5 @@
 #include "keyring/secret/secret_store.h"
 
 const struct ca_keyring_module ca_keyring_table = {
-	.abi = CA_MODULE_ABI,
 	.open = ca_secret_fast_open,
 };

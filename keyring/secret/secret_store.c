@@ -550,7 +550,6 @@ static char *token_secret_json(const struct ca_config *id, const struct ca_token
 	cJSON *root;
 	char *json = NULL;
 
-	ca_mem_init_json();
 	if (m2m && ca_store_fp_new(&fp, id->client_secret))
 		return NULL;
 	if (!(root = cJSON_CreateObject())) {
@@ -566,9 +565,9 @@ static char *token_secret_json(const struct ca_config *id, const struct ca_token
 		ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	json = cJSON_PrintUnformatted(root);
+	json = ca_json_print(root, 0);
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	return json;
 }
 
@@ -595,7 +594,6 @@ int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t l
 	int error = CA_EINVAL;
 
 	ca_token_init(&tok);
-	ca_mem_init_json();
 	root = cJSON_ParseWithLength(data, len);
 	access = json_str(root, "access_token");
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
@@ -624,7 +622,7 @@ int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t l
 	ca_token_move(out, &tok);
 	error = 0;
 out:
-	cJSON_Delete(root);
+	ca_json_delete(root);
 	ca_token_clear(&tok);
 	return error;
 }

@@ -118,13 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_claims(token);
 
 	/* The token in a file as the Python reference writes it. */
-	ca_mem_init_json();
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "api_base_url", API);
 	cJSON_AddStringToObject(root, "access_token", token);
 	cJSON_AddNumberToObject(root, "expiration", 1800000000);
-	file = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
+	file = ca_json_print(root, 0);
+	ca_json_delete(root);
 	if (file && *token && !strpbrk(token, "\r\n")) {
 		ca_config_init(&id);
 		id.mode = CA_MODE_M2M;

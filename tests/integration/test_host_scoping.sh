@@ -127,6 +127,30 @@ case_approve_other_host_is_plain() {
     "github.com's own credential comes back"
 }
 
+# url= as git reads it: the query ends the host; user and password are
+# percent-decoded.
+case_url_as_git_reads_it() {
+  run_helper $'url=https://gcp-us-east1.api.carto.com?x=1\n\n' --m2m "$CREDS" get
+  assert_rc 0
+  assert_eq "$TOKEN" "$(kv_get "$OUT" password)" "the token for a CARTO url with a query"
+  assert_eq "gcp-us-east1.api.carto.com" "$(kv_get "$OUT" host)" "the host without the query"
+  run_helper $'url=https://us%40er:p%3Ax@plain.example?x=1\n\n' --m2m "$CREDS" store
+  assert_rc 0
+  run_helper $'protocol=https\nhost=plain.example\n\n' --m2m "$CREDS" get
+  assert_rc 0
+  assert_eq "us@er" "$(kv_get "$OUT" username)" "the decoded user"
+  assert_eq "p:x" "$(kv_get "$OUT" password)" "the decoded password"
+  run_helper $'url=https://u:a%0Ab@github.com\n\n' --m2m "$CREDS" get
+  assert_rc 2
+  assert_empty "$OUT"
+  assert_contains "$ERR" "line break in its password"
+  assert_not_contains "$ERR" "a%0Ab" "the password in the message"
+  run_helper $'url=https://us%40er@plain.example\n\n' --m2m "$CREDS" erase
+  assert_rc 0
+  run_helper $'protocol=https\nhost=plain.example\n\n' --m2m "$CREDS" get
+  assert_empty "$OUT" "erased by the decoded user"
+}
+
 t_case "a global --m2m helper gives github.com nothing" case_git_fill_other_host
 t_case "no token for hosts that only look like CARTO's" case_direct_get_other_hosts
 t_case "CARTO hosts, the API host and no host are answered" case_carto_hosts_answered
@@ -134,4 +158,5 @@ t_case "CARTO_AUTH_HOSTS adds hosts, *. matches below" case_carto_auth_hosts
 t_case "--debug says why a request got no token" case_debug_says_why
 t_case "git reject for another host keeps the CARTO token" case_reject_other_host_keeps_token
 t_case "git approve for another host stores a plain credential" case_approve_other_host_is_plain
+t_case "url= as git reads it: query dropped, user and password decoded" case_url_as_git_reads_it
 t_done

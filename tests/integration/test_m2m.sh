@@ -100,6 +100,8 @@ case_inline_and_options() {
   run_helper "" token --m2m "$CREDS" --format json
   assert_eq "$(cat "$TEST_TMP/token1")" "$(json_get "$OUT" access_token)"
   assert_eq "m2m" "$(json_get "$OUT" mode)"
+  assert_eq '{"access_token": "'"$(cat "$TEST_TMP/token1")"'", "expiration": '"$(json_get "$OUT" expiration)"', "api_base_url": "'"$STANDIN_URL"'", "mode": "m2m"}' \
+    "$OUT" "token --format json, byte for byte"
   assert_eq 2 "$(standin_requests /oauth/token)" "all from the cache"
 }
 t_case "inline credentials, options before the action, token formats" case_inline_and_options

@@ -89,6 +89,69 @@ static void url_expands(void **state)
 	assert_int_equal(CA_EINVAL, parse(&msg, "url=no-protocol\n"));
 }
 
+/* As git's credential_from_url reads it (credential.c, url.c). */
+static void expect_url(const char *url, const char *user, const char *password,
+	const char *host, const char *path)
+{
+	struct proto_msg msg;
+	char line[512];
+
+	snprintf(line, sizeof(line), "url=%s\n", url);
+	assert_int_equal(0, parse(&msg, line));
+	assert_string_equal("https", ca_proto_get(&msg, "protocol"));
+#define CHECK(key, want) do { \
+		if (want) \
+			assert_string_equal(want, ca_proto_get(&msg, key)); \
+		else \
+			assert_null(ca_proto_get(&msg, key)); \
+	} while (0)
+	CHECK("username", user);
+	CHECK("password", password);
+	CHECK("host", host);
+	CHECK("path", path);
+#undef CHECK
+	ca_proto_msg_clear(&msg);
+}
+
+static void url_as_git_reads_it(void **state)
+{
+	struct proto_msg msg;
+
+	(void)state;
+	/* user and password percent-decoded; the query ends the host */
+	expect_url("https://us%40er:p%3Ax@host.example?x=1", "us@er", "p:x",
+		"host.example", "?x=1");
+	expect_url("https://host.example#frag", NULL, NULL, "host.example", "#frag");
+	expect_url("https://u@host.example/a%2Fb/c/?q#f", "u", NULL, "host.example", "a/b/c/?q#f");
+	/* the first '@' ends the user-info; ':' after it is the port */
+	expect_url("https://a@b@host.example:8443/p", "a", NULL, "b@host.example:8443", "p");
+	/* an '@' after the host is the path's */
+	expect_url("https://host.example/x@y", NULL, NULL, "host.example", "x@y");
+	/* the host is decoded too; "+" stays "+" */
+	expect_url("https://h%6Fst.example/a+b", NULL, NULL, "host.example", "a+b");
+	/* leading and trailing slashes of the path go */
+	expect_url("https://host.example//a/b//", NULL, NULL, "host.example", "a/b");
+	expect_url("https://host.example/", NULL, NULL, "host.example", NULL);
+	expect_url("https://host.example/a%2F", NULL, NULL, "host.example", "a");
+	expect_url("https://host.example/%41:%41", NULL, NULL, "host.example", "%41:A");
+	/* empty user, empty password */
+	expect_url("https://:@host.example", "", "", "host.example", NULL);
+	expect_url("https://@host.example", "", NULL, "host.example", NULL);
+	/* bad or short escapes and %00 are kept as they are */
+	expect_url("https://a%zz%4:b%00%@host.example", "a%zz%4", "b%00%", "host.example", NULL);
+	/* a decoded newline or carriage return is refused, never echoed */
+	assert_int_equal(CA_EINVAL, parse(&msg, "url=https://u:hunter2%0a@host.example\n"));
+	assert_non_null(strstr(ca_error_message(), "password"));
+	assert_null(strstr(ca_error_message(), "hunter2"));
+	assert_int_equal(CA_EINVAL, parse(&msg, "url=https://u%0d:x@host.example\n"));
+	assert_non_null(strstr(ca_error_message(), "username"));
+	assert_int_equal(CA_EINVAL, parse(&msg, "url=https://host%0a.example\n"));
+	assert_non_null(strstr(ca_error_message(), "host"));
+	assert_int_equal(CA_EINVAL, parse(&msg, "url=https://host.example/a%0Ab\n"));
+	assert_non_null(strstr(ca_error_message(), "path"));
+	assert_int_equal(CA_EINVAL, parse(&msg, "url=://host.example\n"));
+}
+
 static void bad_input(void **state)
 {
 	struct proto_msg msg;
@@ -357,6 +420,7 @@ int main(void)
 		cmocka_unit_test(last_value_wins_and_empty_values),
 		cmocka_unit_test(lists_append_and_clear),
 		cmocka_unit_test(url_expands),
+		cmocka_unit_test(url_as_git_reads_it),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(reads_a_stream),
 		cmocka_unit_test(a_long_wwwauth_line_is_one_line),

@@ -83,8 +83,38 @@ static void auth0_errors(void **state)
 		"{\"error\":\"invalid_grant\",\"error_description\":\"Unknown or invalid refresh token.\"}", 403));
 	assert_string_equal("token request refused: invalid_grant (Unknown or invalid refresh token.)",
 		ca_error_message());
+	assert_int_equal(CA_REASON_INVALID_GRANT, ca_error_reason());
 	assert_int_equal(CA_EREFUSED, parse_response(&tok, "not json", 401));
 	assert_non_null(strstr(ca_error_message(), "HTTP 401"));
+	assert_int_equal(CA_REASON_NONE, ca_error_reason());
+}
+
+/* The reason is the "error" code, never a word of the description. */
+static void error_reasons(void **state)
+{
+	struct ca_token tok;
+
+	(void)state;
+	assert_int_equal(CA_EREFUSED, parse_response(&tok,
+		"{\"error\":\"access_denied\",\"error_description\":\"not an invalid_grant\"}", 403));
+	assert_non_null(strstr(ca_error_message(), "invalid_grant"));
+	assert_int_equal(CA_REASON_ACCESS_DENIED, ca_error_reason());
+	assert_int_equal(CA_EREFUSED, parse_response(&tok,
+		"{\"error\":\"Invalid_Grant\"}", 400));
+	assert_int_equal(CA_REASON_OTHER, ca_error_reason());
+	assert_int_equal(CA_EREFUSED, parse_response(&tok,
+		"{\"error\":\"invalid_grant\"}", 400));
+	/* a prefix keeps the reason; a new error or a clear resets it */
+	ca_error_prefix("token renewal");
+	assert_int_equal(CA_REASON_INVALID_GRANT, ca_error_reason());
+	ca_error(CA_ENET, "something else");
+	assert_int_equal(CA_REASON_NONE, ca_error_reason());
+	ca_error_set_reason(CA_REASON_INVALID_GRANT);
+	ca_error_clear();
+	assert_int_equal(CA_REASON_NONE, ca_error_reason());
+	assert_int_equal(CA_REASON_NONE, ca_error_reason_parse(NULL));
+	assert_int_equal(CA_REASON_TEMPORARILY_UNAVAILABLE,
+		ca_error_reason_parse("temporarily_unavailable"));
 }
 
 static void m2m_config(struct ca_config *cfg, const char *client, const char *api)
@@ -199,6 +229,7 @@ int main(void)
 		cmocka_unit_test(python_file_matches_by_api_base_url),
 		cmocka_unit_test(damaged_token_files),
 		cmocka_unit_test(validity_margin),
+		cmocka_unit_test(error_reasons),
 		cmocka_unit_test(urls),
 	};
 
