@@ -27,7 +27,8 @@ static int is_invalid_grant(void)
 
 /* The refresh-token grant; CA_ENOTFOUND when there is none or it is dead. */
 static int renew_by_refresh(struct ca_token *out, const struct ca_module *module,
-	struct store *store, const struct ca_config *cfg, struct ca_token *stored)
+	struct store *store, const struct ca_config *cfg, const struct ca_identity *id,
+	struct ca_token *stored)
 {
 	int error;
 
@@ -47,7 +48,7 @@ static int renew_by_refresh(struct ca_token *out, const struct ca_module *module
 	/* Revoked or already used: forget it, keep the access token. */
 	ca_debug("broker: refresh token refused, forgetting it");
 	ca_clear_ptr(&stored->refresh_token);
-	if (store->ops->token_save(store, cfg, stored))
+	if (store->ops->token_save(store, id, stored))
 		ca_error_clear();
 	return CA_ENOTFOUND;
 }
@@ -85,6 +86,7 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 {
 	const struct ca_module *module;
 	struct ca_token stored, fresh;
+	struct ca_identity id;
 	int64_t now = ca_now();
 	int reuse = cfg->use_cache && !(flags & BROKER_FORCE);
 	char *seen = NULL; /* the stale token seen before the lock (secret) */
@@ -93,15 +95,16 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 
 	ca_token_init(&stored);
 	ca_token_init(&fresh);
+	ca_config_identity(&id, cfg);
 	if (reuse) {
-		error = store->ops->token_load(store, &stored, cfg);
+		error = store->ops->token_load(store, &stored, &id);
 		if (error && error != CA_ENOTFOUND)
-			return error;
+			goto out;
 		if (!error && ca_token_valid(&stored, now, cfg->min_ttl)) {
 			ca_debug("broker: cache hit (%s store): %lld s left, min_ttl %d",
 				store->ops->name, (long long)(stored.expiration - now), cfg->min_ttl);
 			use_stored(out, out_fresh, &stored);
-			return 0;
+			goto out;
 		}
 		if (!error) {
 			ca_debug("broker: the stored token has %lld s left, under min_ttl %d: renewing",
@@ -125,7 +128,7 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 		goto out;
 	ca_debug("broker: identity lock taken after %lld ms", (long long)(ca_clock_ms() - t0));
 	/* Whoever held the lock may have renewed the token meanwhile. */
-	error = store->ops->token_load(store, &stored, cfg);
+	error = store->ops->token_load(store, &stored, &id);
 	if (error && error != CA_ENOTFOUND)
 		goto out;
 	now = ca_now();
@@ -155,14 +158,14 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 		goto out;
 	}
 	error = (flags & BROKER_FORCE) ? CA_ENOTFOUND :
-		renew_by_refresh(&fresh, module, store, cfg, &stored);
+		renew_by_refresh(&fresh, module, store, cfg, &id, &stored);
 	if (error == CA_ENOTFOUND)
 		error = obtain(&fresh, module, cfg);
 	if (error)
 		goto out;
 	ca_debug("broker: new token from the server, %lld s left; saving it to the %s store",
 		(long long)(fresh.expiration - ca_now()), store->ops->name);
-	if (store->ops->token_save(store, cfg, &fresh)) {
+	if (store->ops->token_save(store, &id, &fresh)) {
 		if (fresh.refresh_token)
 			ca_warn("the new token could not be stored (%s); its refresh token is lost, so the next renewal needs: carto-auth login",
 				ca_error_message());
@@ -178,5 +181,20 @@ out:
 	ca_free(seen);
 	ca_token_clear(&stored);
 	ca_token_clear(&fresh);
+	ca_identity_clear(&id);
+	return error;
+}
+
+int ca_broker_store_open(struct store **out, const struct ca_config *cfg)
+{
+	struct ca_store_options opts;
+	struct ca_identity id;
+	int error;
+
+	ca_config_store_options(&opts, cfg);
+	ca_config_identity(&id, cfg);
+	opts.prefetch = &id;
+	error = ca_store_open(out, &opts);
+	ca_identity_clear(&id);
 	return error;
 }

@@ -20,6 +20,12 @@ enum {
 int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	const struct ca_config *cfg, unsigned flags);
 
+/*
+ * Opens the store cfg asks for (keyring/store.h), telling it the identity
+ * whose token a first read will want.
+ */
+int ca_broker_store_open(struct store **out, const struct ca_config *cfg);
+
 /* Locks the identity of cfg (a file under $CARTO_AUTH_HOME/locks). */
 int ca_broker_lock(int *out_fd, const struct ca_config *cfg, int timeout_ms);
 

@@ -49,16 +49,6 @@ void ca_config_clear(struct ca_config *cfg)
 	ca_config_init(cfg);
 }
 
-const char *ca_mode_name(enum ca_mode mode)
-{
-	return mode == CA_MODE_M2M ? "m2m" : "oauth";
-}
-
-int64_t ca_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 /*
  * 0 when a request may go to url (util/url.h); else CA_EINVAL with a
  * message naming what and the reason, never the URL (it may hold a
@@ -449,29 +439,32 @@ int ca_config_from_msg(struct ca_config *cfg, const struct proto_msg *msg)
 	return ca_config_resolve(cfg, &req);
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
+void ca_config_identity(struct ca_identity *out, const struct ca_config *cfg)
 {
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	h ^= 0xff; /* field separator */
-	h *= 0x100000001b3ULL;
-	return h;
+	ca_identity_init(out);
+	out->mode = cfg->mode;
+	out->auth_url = cfg->auth_url;
+	out->client_id = cfg->mode == CA_MODE_M2M ? cfg->client_id : cfg->oauth_client_id;
+	out->org = cfg->org;
+	out->api_base_url = cfg->api_base_url;
+	if (cfg->mode == CA_MODE_M2M && cfg->client_secret)
+		ca_identity_set_secret(out, cfg->client_secret);
+}
+
+void ca_config_store_options(struct ca_store_options *out, const struct ca_config *cfg)
+{
+	out->home = cfg->home;
+	out->cache_file = cfg->cache_file;
+	out->kind = cfg->store;
+	out->interactive = cfg->interactive;
+	out->prefetch = NULL;
 }
 
 void ca_config_identity_tag(const struct ca_config *cfg, char out[40])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	struct ca_identity id;
 
-	h = fnv1a(h, ca_mode_name(cfg->mode));
-	h = fnv1a(h, cfg->auth_url);
-	if (cfg->mode == CA_MODE_M2M) {
-		h = fnv1a(h, cfg->client_id);
-		h = fnv1a(h, cfg->api_base_url);
-	} else {
-		h = fnv1a(h, cfg->oauth_client_id);
-		h = fnv1a(h, cfg->org);
-	}
-	snprintf(out, 40, "%s-%016llx", ca_mode_name(cfg->mode), (unsigned long long)h);
+	ca_config_identity(&id, cfg);
+	ca_identity_tag(&id, out);
+	ca_identity_clear(&id);
 }

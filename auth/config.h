@@ -8,32 +8,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "token/identity.h"
+#include "util/clock.h" /* ca_now() */
 #include "util/url.h" /* ca_url_allowed() */
 
 struct proto_msg;
 
-#define CA_DEFAULT_AUTH_URL "https://auth.carto.com"
 #define CA_DEFAULT_ACCOUNTS_URL "https://accounts.app.carto.com/accounts"
 #define CA_DEFAULT_REDIRECT_URI "http://localhost:10000/callback/"
 #define CA_PASTE_REDIRECT_URI "https://app.carto.com/auth/token"
 #define CA_SUCCESS_PAGE "https://app.carto.com/auth/success"
 #define CA_ERROR_PAGE "https://app.carto.com/auth/error"
-#define CA_DEFAULT_CLIENT_ID "0dxb8HR3ATXCxJiPOJVHsLoHoAtbRX6u"
 #define CA_AUDIENCE "carto-cloud-native-api"
 #define CA_DEFAULT_SCOPE "offline_access"
 #define CA_DEFAULT_MIN_TTL 300
 #define CA_DEFAULT_LOGIN_TIMEOUT 300
-
-enum ca_mode {
-	CA_MODE_OAUTH,
-	CA_MODE_M2M
-};
-
-enum ca_store_kind {
-	CA_STORE_AUTO,
-	CA_STORE_KEYRING,
-	CA_STORE_FILE
-};
 
 struct ca_config {
 	enum ca_mode mode;
@@ -131,12 +120,17 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path);
 int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t len,
 	const char *path);
 
+/*
+ * The identity of cfg's token (token/identity.h): its strings are cfg's,
+ * and an M2M identity holds the digest of cfg's client secret. Clear it
+ * with ca_identity_clear() when done.
+ */
+void ca_config_identity(struct ca_identity *out, const struct ca_config *cfg);
+
+/* What opening cfg's store needs; the strings are cfg's. */
+void ca_config_store_options(struct ca_store_options *out, const struct ca_config *cfg);
+
 /* The lock and file name part of this identity: "m2m-0123456789abcdef". */
 void ca_config_identity_tag(const struct ca_config *cfg, char out[40]);
-
-const char *ca_mode_name(enum ca_mode mode);
-
-/* Seconds since the epoch. */
-int64_t ca_now(void);
 
 #endif

@@ -109,7 +109,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # carto-auth.pc's Requires.private and the static library need these
 # (pkg-config --cflags carto-auth reads their .pc files).
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libcurl4-openssl-dev | libcurl-dev, libcjson-dev, libsecret-1-dev, libgcrypt20-dev, libyaml-dev")
+  "libcurl4-openssl-dev | libcurl-dev, libssl-dev, libcjson-dev, libsecret-1-dev, libgcrypt20-dev, libyaml-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "credential helper for CARTO access tokens (development files)
 carto-auth hands out CARTO access tokens to command-line tools, IDE
 plugins, scripts and git. Its C library, libcarto-auth, gives native

@@ -263,7 +263,7 @@ static int carto_get(const struct proto_msg *msg, struct ca_config *cfg_in)
 	int status = EXIT_OK;
 
 	ca_token_init(&tok);
-	if (ca_store_open(&store, &cfg) || ca_broker_token(&tok, NULL, store, &cfg, 0)) {
+	if (ca_broker_store_open(&store, &cfg) || ca_broker_token(&tok, NULL, store, &cfg, 0)) {
 		status = helper_fail("get");
 		goto out;
 	}
@@ -313,12 +313,14 @@ static void cred_view(struct cred *c, const struct proto_msg *msg)
 /* Opens the store for a plain credential request. */
 static int open_plain_store(struct store **store, struct ca_config *cfg, const char *action)
 {
+	struct ca_store_options opts;
 	struct proto_msg none;
 
 	ca_proto_msg_init(&none);
 	if (ca_config_from_msg(cfg, &none))
 		return helper_fail(action);
-	if (ca_store_open(store, cfg)) {
+	ca_config_store_options(&opts, cfg);
+	if (ca_store_open(store, &opts)) {
 		ca_config_clear(cfg);
 		return helper_fail(action);
 	}
@@ -401,17 +403,19 @@ static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 	struct store *store = NULL;
 	struct ca_config cfg = *cfg_in;
 	struct ca_token tok, stored;
+	struct ca_identity id;
 	int status = EXIT_OK, error;
 
 	ca_token_init(&tok);
 	ca_token_init(&stored);
+	ca_config_identity(&id, &cfg);
 	if (!password || !*password)
 		goto out;
-	if (ca_store_open(&store, &cfg)) {
+	if (ca_broker_store_open(&store, &cfg)) {
 		status = helper_fail("store");
 		goto out;
 	}
-	error = store->ops->token_load(store, &stored, &cfg);
+	error = store->ops->token_load(store, &stored, &id);
 	if (error && error != CA_ENOTFOUND) {
 		status = helper_fail("store");
 		goto out;
@@ -431,9 +435,10 @@ static int carto_store(const struct proto_msg *msg, struct ca_config *cfg_in)
 		status = helper_fail("store");
 		goto out;
 	}
-	if (store->ops->token_save(store, &cfg, &tok))
+	if (store->ops->token_save(store, &id, &tok))
 		status = helper_fail("store");
 out:
+	ca_identity_clear(&id);
 	ca_token_clear(&tok);
 	ca_token_clear(&stored);
 	ca_store_free(store);
@@ -487,14 +492,16 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 	struct store *store = NULL;
 	struct ca_config cfg = *cfg_in;
 	struct ca_token stored;
+	struct ca_identity id;
 	int status = EXIT_OK, error;
 
 	ca_token_init(&stored);
-	if (ca_store_open(&store, &cfg)) {
+	ca_config_identity(&id, &cfg);
+	if (ca_broker_store_open(&store, &cfg)) {
 		status = helper_fail("erase");
 		goto out;
 	}
-	error = store->ops->token_load(store, &stored, &cfg);
+	error = store->ops->token_load(store, &stored, &id);
 	if (error == CA_ENOTFOUND)
 		goto out;
 	if (error) {
@@ -504,10 +511,11 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 	/* git's rule: a password that differs from the stored one keeps it. */
 	if (password && !ca_streq_ct(password, stored.access_token))
 		goto out;
-	error = store->ops->token_erase(store, &cfg);
+	error = store->ops->token_erase(store, &id);
 	if (error && error != CA_ENOTFOUND)
 		status = helper_fail("erase");
 out:
+	ca_identity_clear(&id);
 	ca_token_clear(&stored);
 	ca_store_free(store);
 	ca_config_clear(&cfg);

@@ -41,7 +41,7 @@ static int obtain(struct ca_token *tok, struct ca_config *cfg, struct store **st
 
 	if ((status = config_from_options(cfg, opts, command)))
 		return status;
-	if (ca_store_open(store, cfg) || ca_broker_token(tok, NULL, *store, cfg, flags))
+	if (ca_broker_store_open(store, cfg) || ca_broker_token(tok, NULL, *store, cfg, flags))
 		return helper_fail(command);
 	return 0;
 }
@@ -252,14 +252,16 @@ out:
  * when one answers (or is asked for). */
 static int open_stores(struct store *stores[2], struct ca_config *cfg)
 {
+	struct ca_store_options so;
 	int error;
 
+	ca_config_store_options(&so, cfg);
 	stores[0] = stores[1] = NULL;
-	if (cfg->store != CA_STORE_KEYRING && ca_file_store_open(&stores[0], cfg))
+	if (cfg->store != CA_STORE_KEYRING && ca_file_store_open(&stores[0], &so))
 		return -1;
 	if (cfg->store == CA_STORE_FILE || cfg->cache_file || !ca_store_session_bus_present())
-		return cfg->store == CA_STORE_KEYRING ? ca_store_open(&stores[1], cfg) : 0;
-	error = ca_store_keyring_open(&stores[1], cfg);
+		return cfg->store == CA_STORE_KEYRING ? ca_store_open(&stores[1], &so) : 0;
+	error = ca_store_keyring_open(&stores[1], &so);
 	if (error && cfg->store == CA_STORE_KEYRING)
 		return -1;
 	if (error)
@@ -375,7 +377,11 @@ int command_logout(const struct options *opts)
 			error = error ? error : (st.error ? CA_ERR : 0);
 			removed += st.count;
 		} else {
-			error = stores[i]->ops->token_erase(stores[i], &cfg);
+			struct ca_identity id;
+
+			ca_config_identity(&id, &cfg);
+			error = stores[i]->ops->token_erase(stores[i], &id);
+			ca_identity_clear(&id);
 			removed += !error;
 		}
 		if (error && error != CA_ENOTFOUND) {

@@ -142,5 +142,9 @@ const struct ca_module *ca_module_get(void)
 
 const struct ca_keyring_module *ca_keyring_module_get(void)
 {
-	return load(&keyring);
+	const struct ca_keyring_module *module = keyring.table;
+
+	if (!module && (module = load(&keyring)))
+		module->quiet_logs(); /* the executable owns GLib's log handlers */
+	return module;
 }

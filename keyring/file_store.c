@@ -21,8 +21,10 @@
 #include "keyring/store.h"
 
 #include "token/jwt.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/mem.h"
 
 #include <cjson/cJSON.h>
@@ -75,13 +77,6 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-static const char *json_str(const cJSON *root, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 static int exists(const char *path)
 {
 	struct stat st;
@@ -116,8 +111,8 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		reason = "it is not a JSON object (truncated?)";
 		goto out;
 	}
-	access = json_str(root, "access_token");
-	api = json_str(root, "api_base_url");
+	access = ca_json_str(root, "access_token");
+	api = ca_json_str(root, "api_base_url");
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
 	if (!access || !*access || !api || !*api || !cJSON_IsNumber(exp) ||
 	    ca_time_from_double(&rec->tok.expiration, exp->valuedouble) ||
@@ -134,16 +129,16 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		}
 		rec->has_identity = 1;
 		rec->mode = strcmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
-		rec->auth_url = dup_or_null(json_str(root, "auth_url"));
-		rec->client_id = dup_or_null(json_str(root, "client_id"));
-		rec->org = dup_or_null(json_str(root, "org"));
-		rec->secret_salt = dup_or_null(json_str(root, "secret_salt"));
-		rec->secret_hmac = dup_or_null(json_str(root, "secret_hmac"));
+		rec->auth_url = dup_or_null(ca_json_str(root, "auth_url"));
+		rec->client_id = dup_or_null(ca_json_str(root, "client_id"));
+		rec->org = dup_or_null(ca_json_str(root, "org"));
+		rec->secret_salt = dup_or_null(ca_json_str(root, "secret_salt"));
+		rec->secret_hmac = dup_or_null(ca_json_str(root, "secret_hmac"));
 	}
 	rec->tok.access_token = ca_strdup(access);
 	rec->tok.api_base_url = ca_strdup(api);
-	rec->tok.refresh_token = dup_or_null(json_str(root, "refresh_token"));
-	rec->tok.account = dup_or_null(json_str(root, "account"));
+	rec->tok.refresh_token = dup_or_null(ca_json_str(root, "refresh_token"));
+	rec->tok.account = dup_or_null(ca_json_str(root, "account"));
 	if (rec->tok.refresh_token && strpbrk(rec->tok.refresh_token, "\r\n"))
 		ca_clear_ptr(&rec->tok.refresh_token);
 	error = rec->tok.access_token && rec->tok.api_base_url ? 0 : ca_error(CA_ERR, "out of memory");
@@ -177,7 +172,7 @@ static int names_m2m_client(const char *sub, const char *client_id)
  * organization), a token without org_id, and azp (when present) that client.
  * A token whose claims cannot be read matches nothing.
  */
-static int claims_match(const char *access_token, const struct ca_config *id)
+static int claims_match(const char *access_token, const struct ca_identity *id)
 {
 	struct ca_jwt_claims claims;
 	int match = 0;
@@ -192,7 +187,7 @@ static int claims_match(const char *access_token, const struct ca_config *id)
 			(!claims.azp || !strcmp(claims.azp, id->client_id));
 	} else {
 		match = str_eq(id->auth_url, CA_DEFAULT_AUTH_URL) && !id->org &&
-			str_eq(id->oauth_client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
+			str_eq(id->client_id, CA_DEFAULT_CLIENT_ID) && !claims.has_org_id &&
 			(!claims.azp || !strcmp(claims.azp, CA_DEFAULT_CLIENT_ID));
 	}
 	ca_jwt_claims_clear(&claims);
@@ -204,7 +199,7 @@ static int claims_match(const char *access_token, const struct ca_config *id)
  * check_secret, an M2M token also needs id's client secret (reading);
  * without, the identity alone decides (erasing).
  */
-static int record_matches(const struct token_record *rec, const struct ca_config *id,
+static int record_matches(const struct token_record *rec, const struct ca_identity *id,
 	int check_secret)
 {
 	if (!rec->has_identity) {
@@ -219,12 +214,12 @@ static int record_matches(const struct token_record *rec, const struct ca_config
 		return str_eq(rec->client_id, id->client_id) &&
 			str_eq(rec->tok.api_base_url, id->api_base_url) &&
 			(!check_secret ||
-			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id->client_secret));
-	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->oauth_client_id);
+			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id));
+	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->client_id);
 }
 
 int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len,
-	const struct ca_config *id)
+	const struct ca_identity *id)
 {
 	struct token_record rec;
 	int error;
@@ -240,13 +235,13 @@ int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len
 	return 0;
 }
 
-char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token *tok)
+char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct store_fp fp = { "", "" };
 	cJSON *root;
 	char *json = NULL;
 
-	if (id->mode == CA_MODE_M2M && id->client_secret && ca_store_fp_new(&fp, id->client_secret))
+	if (id->mode == CA_MODE_M2M && id->has_secret && ca_store_fp_new(&fp, id))
 		return NULL;
 	root = cJSON_CreateObject();
 	if (!root)
@@ -257,12 +252,11 @@ char *ca_file_store_token_json(const struct ca_config *id, const struct ca_token
 	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
 	    !cJSON_AddStringToObject(root, "mode", ca_mode_name(id->mode)) ||
 	    !cJSON_AddStringToObject(root, "auth_url", id->auth_url) ||
-	    !cJSON_AddStringToObject(root, "client_id",
-		id->mode == CA_MODE_M2M ? id->client_id : id->oauth_client_id))
+	    !cJSON_AddStringToObject(root, "client_id", id->client_id))
 		goto out;
 	if (id->org && !cJSON_AddStringToObject(root, "org", id->org))
 		goto out;
-	if (id->mode == CA_MODE_M2M && id->client_secret &&
+	if (id->mode == CA_MODE_M2M && id->has_secret &&
 	    (!cJSON_AddStringToObject(root, "secret_salt", fp.salt) ||
 	     !cJSON_AddStringToObject(root, "secret_hmac", fp.hmac)))
 		goto out;
@@ -283,13 +277,13 @@ static char *reference_path(const struct file_store *fs, enum ca_mode mode)
 	return ca_fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
 }
 
-static char *identity_path(const struct file_store *fs, const struct ca_config *id)
+static char *identity_path(const struct file_store *fs, const struct ca_identity *id)
 {
 	char tag[40], name[64];
 
 	if (fs->cache_file)
 		return NULL;
-	ca_config_identity_tag(id, tag);
+	ca_identity_tag(id, tag);
 	snprintf(name, sizeof(name), "tokens/%s.json", tag);
 	return ca_fs_join(fs->home, name);
 }
@@ -365,7 +359,7 @@ static int check_dirs(const struct file_store *fs)
 	return error == CA_ENOTFOUND ? 0 : error;
 }
 
-static int file_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int file_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
@@ -426,7 +420,7 @@ static int ensure_dirs(const struct file_store *fs)
 	return error;
 }
 
-static int file_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int file_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *json = NULL, *ipath = NULL, *rpath = NULL;
@@ -459,7 +453,7 @@ out:
 	return error;
 }
 
-static int file_token_erase(struct store *s, const struct ca_config *id)
+static int file_token_erase(struct store *s, const struct ca_identity *id)
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *ipath = identity_path(fs, id), *rpath = reference_path(fs, id->mode);
@@ -512,17 +506,17 @@ static int list_one(struct file_store *fs, const char *path, store_token_cb cb, 
 static int reference_is_copy(struct file_store *fs, const char *path)
 {
 	struct token_record rec;
-	struct ca_config id;
+	struct ca_identity id;
 	char *ipath;
 	int copy = 0;
 
 	if (read_record(fs, &rec, path))
 		return 1;
 	if (rec.has_identity) {
-		ca_config_init(&id);
+		ca_identity_init(&id);
 		id.mode = rec.mode;
 		id.auth_url = rec.auth_url;
-		id.client_id = id.oauth_client_id = rec.client_id;
+		id.client_id = rec.client_id;
 		id.org = rec.org;
 		id.api_base_url = rec.tok.api_base_url;
 		ipath = identity_path(fs, &id);
@@ -569,15 +563,15 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 
 static int file_token_erase_info(struct store *s, const struct store_token_info *info)
 {
-	struct ca_config id;
+	struct ca_identity id;
 	int error;
 
-	ca_config_init(&id);
+	ca_identity_init(&id);
 	id.mode = info->mode;
-	id.auth_url = (char *)info->auth_url;
-	id.client_id = id.oauth_client_id = (char *)info->client_id;
-	id.org = (char *)info->org;
-	id.api_base_url = (char *)info->api_base_url;
+	id.auth_url = info->auth_url;
+	id.client_id = info->client_id;
+	id.org = info->org;
+	id.api_base_url = info->api_base_url;
 	error = file_token_erase(s, &id);
 	/* A file listed but not matched by identity (foreign copy) goes too. */
 	if (info->location && strcmp(info->location, "keyring"))
@@ -632,15 +626,15 @@ static int cred_from_json(struct cred *c, const cJSON *item)
 	if (!cJSON_IsObject(item))
 		return CA_EINVAL;
 	for (i = 0; i < 4; i++) {
-		const char *v = json_str(item, cred_fields[i]);
+		const char *v = ca_json_str(item, cred_fields[i]);
 
 		if (v && !(*cred_field(c, i) = ca_strdup(v)))
 			goto oom;
 	}
-	if (json_str(item, "password") && !(c->password = ca_strdup(json_str(item, "password"))))
+	if (ca_json_str(item, "password") && !(c->password = ca_strdup(ca_json_str(item, "password"))))
 		goto oom;
-	if (json_str(item, "oauth_refresh_token") &&
-	    !(c->oauth_refresh_token = ca_strdup(json_str(item, "oauth_refresh_token"))))
+	if (ca_json_str(item, "oauth_refresh_token") &&
+	    !(c->oauth_refresh_token = ca_strdup(ca_json_str(item, "oauth_refresh_token"))))
 		goto oom;
 	if (cJSON_IsNumber(expiry))
 		(void)ca_time_from_double(&c->password_expiry_utc, expiry->valuedouble);
@@ -874,16 +868,16 @@ static const struct store_ops file_store_ops = {
 	.free = file_store_free,
 };
 
-int ca_file_store_open(struct store **out, const struct ca_config *cfg)
+int ca_file_store_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct file_store *fs = ca_calloc(1, sizeof(*fs));
 
 	if (!fs)
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &file_store_ops;
-	fs->home = ca_strdup(cfg->home);
-	fs->cache_file = cfg->cache_file ? ca_strdup(cfg->cache_file) : NULL;
-	if (!fs->home || (cfg->cache_file && !fs->cache_file)) {
+	fs->home = ca_strdup(opts->home);
+	fs->cache_file = opts->cache_file ? ca_strdup(opts->cache_file) : NULL;
+	if (!fs->home || (opts->cache_file && !fs->cache_file)) {
 		file_store_free(&fs->base);
 		return ca_error(CA_ERR, "out of memory");
 	}

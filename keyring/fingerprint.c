@@ -2,7 +2,9 @@
  * The salted fingerprint of an M2M client secret, kept beside a stored
  * token so that the token goes only to a caller with the same secret,
  * while the secret itself is never stored: HMAC-SHA256 keyed by a random
- * 16-byte salt of each record, both kept as lower-case hex.
+ * 16-byte salt of each record, of the secret's SHA-256 digest (the stores
+ * get the digest in the identity, never the secret), both kept as
+ * lower-case hex.
  */
 #include "keyring/store.h"
 
@@ -54,38 +56,38 @@ static int from_hex(unsigned char *out, const char *in, size_t len)
 }
 
 static void fingerprint(char hmac_hex[STORE_FP_HMAC_HEX + 1], const unsigned char *salt,
-	const char *secret)
+	const struct ca_identity *id)
 {
 	unsigned char mac[SHA256_DIGEST_LEN];
 
-	ca_sha256_hmac(mac, salt, SALT_LEN, secret, strlen(secret));
+	ca_sha256_hmac(mac, salt, SALT_LEN, id->secret_digest, sizeof(id->secret_digest));
 	to_hex(hmac_hex, mac, sizeof(mac));
 	ca_wipe(mac, sizeof(mac));
 }
 
-int ca_store_fp_new(struct store_fp *out, const char *secret)
+int ca_store_fp_new(struct store_fp *out, const struct ca_identity *id)
 {
 	unsigned char salt[SALT_LEN];
 	int error;
 
-	if (!secret)
+	if (!id->has_secret)
 		return ca_error(CA_EINVAL, "no client secret to take a fingerprint of");
 	if ((error = ca_random_bytes(salt, sizeof(salt))))
 		return error;
 	to_hex(out->salt, salt, sizeof(salt));
-	fingerprint(out->hmac, salt, secret);
+	fingerprint(out->hmac, salt, id);
 	return 0;
 }
 
-int ca_store_fp_matches(const char *salt_hex, const char *hmac_hex, const char *secret)
+int ca_store_fp_matches(const char *salt_hex, const char *hmac_hex, const struct ca_identity *id)
 {
 	unsigned char salt[SALT_LEN];
 	char want[STORE_FP_HMAC_HEX + 1];
 	int same;
 
-	if (!salt_hex || !hmac_hex || !secret || from_hex(salt, salt_hex, sizeof(salt)))
+	if (!salt_hex || !hmac_hex || !id || !id->has_secret || from_hex(salt, salt_hex, sizeof(salt)))
 		return 0;
-	fingerprint(want, salt, secret);
+	fingerprint(want, salt, id);
 	same = ca_streq_ct(want, hmac_hex);
 	ca_wipe(want, sizeof(want));
 	return same;

@@ -2,17 +2,24 @@
  * The keyring half of the library (keyring/secret/, libsecret), behind a
  * table of entry points like the network half's (auth/module.h): linked
  * into libcarto-auth, loaded by the executable only when the keyring is
- * used.
+ * used. It sees the store options, never the configuration.
  */
 #ifndef CA_KEYRING_MODULE_H
 #define CA_KEYRING_MODULE_H
 
-#include "auth/module.h"
 #include "keyring/store.h"
+#include "token/identity.h"
+#include "token/layout.h"
 
 struct ca_keyring_module {
 	/* The Secret Service store; CA_EKEYRING when it cannot be reached. */
-	int (*open)(struct store **out, const struct ca_config *cfg);
+	int (*open)(struct store **out, const struct ca_store_options *opts);
+	/*
+	 * Routes libsecret's GLib log messages to the debug log. GLib's log
+	 * handlers are the process's: only the executable calls this (its
+	 * loader, after loading), never the library, whose host owns them.
+	 */
+	void (*quiet_logs)(void);
 };
 
 #define CA_LAYOUT_STORE(S, F) S(struct store) F(struct store, ops) \
@@ -35,10 +42,11 @@ struct ca_keyring_module {
 	F(struct cred, oauth_refresh_token) F(struct cred, password_expiry_utc)
 
 #define CA_LAYOUT_KEYRING_TABLE(S, F) S(struct ca_keyring_module) \
-	F(struct ca_keyring_module, open)
+	F(struct ca_keyring_module, open) F(struct ca_keyring_module, quiet_logs)
 
-/* What carto-auth-keyring.so shares with its loader (auth/module.h). */
-#define CA_KEYRING_LAYOUT { CA_LAYOUT_CONFIG(CA_ABI_S, CA_ABI_F) \
+/* What carto-auth-keyring.so shares with its loader (token/layout.h). */
+#define CA_KEYRING_LAYOUT { CA_LAYOUT_IDENTITY(CA_ABI_S, CA_ABI_F) \
+	CA_LAYOUT_STORE_OPTIONS(CA_ABI_S, CA_ABI_F) \
 	CA_LAYOUT_TOKEN(CA_ABI_S, CA_ABI_F) CA_LAYOUT_STORE(CA_ABI_S, CA_ABI_F) \
 	CA_LAYOUT_STORE_INFO(CA_ABI_S, CA_ABI_F) CA_LAYOUT_CRED(CA_ABI_S, CA_ABI_F) \
 	CA_LAYOUT_KEYRING_TABLE(CA_ABI_S, CA_ABI_F) }

@@ -27,39 +27,39 @@ int ca_store_session_bus_present(void)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid();
 }
 
-int ca_store_keyring_open(struct store **out, const struct ca_config *cfg)
+int ca_store_keyring_open(struct store **out, const struct ca_store_options *opts)
 {
 	const struct ca_keyring_module *module = ca_keyring_module_get();
 
 	if (!module)
 		return CA_EKEYRING;
-	return module->open(out, cfg);
+	return module->open(out, opts);
 }
 
-int ca_store_open(struct store **out, const struct ca_config *cfg)
+int ca_store_open(struct store **out, const struct ca_store_options *opts)
 {
 	int error;
 
-	if (cfg->cache_file || cfg->store == CA_STORE_FILE) {
-		ca_debug("store: using the file store (%s)", cfg->cache_file ?
+	if (opts->cache_file || opts->kind == CA_STORE_FILE) {
+		ca_debug("store: using the file store (%s)", opts->cache_file ?
 			"cache_file given" : "CARTO_AUTH_STORE=file");
-		return ca_file_store_open(out, cfg);
+		return ca_file_store_open(out, opts);
 	}
-	if (cfg->store == CA_STORE_KEYRING) {
+	if (opts->kind == CA_STORE_KEYRING) {
 		if (!ca_store_session_bus_present())
 			return ca_error(CA_EKEYRING,
 				"CARTO_AUTH_STORE=keyring, but there is no session bus for a Secret Service; use CARTO_AUTH_STORE=file");
-		return ca_store_keyring_open(out, cfg);
+		return ca_store_keyring_open(out, opts);
 	}
 	if (!ca_store_session_bus_present()) {
 		ca_debug("store: no session bus, using the file store");
-		return ca_file_store_open(out, cfg);
+		return ca_file_store_open(out, opts);
 	}
-	error = ca_store_keyring_open(out, cfg);
+	error = ca_store_keyring_open(out, opts);
 	if (error == CA_EKEYRING) {
 		ca_debug("store: keyring not usable (%s), using the file store", ca_error_message());
 		ca_error_clear();
-		return ca_file_store_open(out, cfg);
+		return ca_file_store_open(out, opts);
 	}
 	if (!error)
 		ca_debug("store: using the keyring");

@@ -129,7 +129,7 @@ int carto_auth_access_token(struct carto_auth *auth, const char **out_token,
 	ca_token_init(&tok);
 	/* The token held from the last call is good enough when still valid. */
 	if (!ca_token_valid(&auth->tok, ca_now(), auth->cfg.min_ttl)) {
-		if ((error = ca_store_open(&store, &auth->cfg)) ||
+		if ((error = ca_broker_store_open(&store, &auth->cfg)) ||
 		    (error = ca_broker_token(&tok, NULL, store, &auth->cfg, 0)))
 			goto out;
 		ca_token_move(&auth->tok, &tok);

@@ -1,7 +1,9 @@
 #include "token/token.h"
 
 #include "util/error.h"
+#include "util/json.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -44,23 +46,6 @@ int ca_time_from_double(int64_t *out, double seconds)
 	return 0;
 }
 
-static const char *json_string(const cJSON *root, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
-/* Keeps printable ASCII of a server's text, so a message stays one line. */
-static void sanitize(char *dst, size_t size, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && *src && i + 1 < size; src++)
-		dst[i++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
-	dst[i] = '\0';
-}
-
 int ca_token_error_from_body(int code, const char *what, const char *body,
 	size_t len, long http_status)
 {
@@ -68,11 +53,12 @@ int ca_token_error_from_body(int code, const char *what, const char *body,
 	cJSON *root;
 
 	root = body ? cJSON_ParseWithLength(body, len) : NULL;
-	if (root && json_string(root, "error")) {
-		enum ca_error_reason reason = ca_error_reason_parse(json_string(root, "error"));
+	if (root && ca_json_str(root, "error")) {
+		enum ca_error_reason reason = ca_error_reason_parse(ca_json_str(root, "error"));
 
-		sanitize(error, sizeof(error), json_string(root, "error"));
-		sanitize(description, sizeof(description), json_string(root, "error_description"));
+		/* A server's text, escaped by util/text.h's one rule: one line. */
+		ca_text_escape(error, sizeof(error), ca_json_str(root, "error"));
+		ca_text_escape(description, sizeof(description), ca_json_str(root, "error_description"));
 		ca_json_delete(root);
 		if (description[0])
 			ca_error(code, "%s refused: %s (%s)", what, error, description);
@@ -86,7 +72,7 @@ int ca_token_error_from_body(int code, const char *what, const char *body,
 
 static int dup_optional(char **dst, const cJSON *root, const char *name)
 {
-	const char *v = json_string(root, name);
+	const char *v = ca_json_str(root, name);
 
 	if (!v || !*v)
 		return 0;
@@ -128,11 +114,11 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 		error = ca_error(CA_ENET, "token request failed: the answer is not JSON");
 		goto out;
 	}
-	if (json_string(root, "error")) {
+	if (ca_json_str(root, "error")) {
 		error = ca_token_error_from_body(CA_EREFUSED, "token request", body, len, http_status);
 		goto out;
 	}
-	access = json_string(root, "access_token");
+	access = ca_json_str(root, "access_token");
 	expires = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
 	if (!access || !ca_token_chars_valid(access)) {
 		error = ca_error(CA_ENET, "token request failed: the answer has no valid access_token");

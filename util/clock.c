@@ -10,6 +10,11 @@ int64_t ca_clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t ca_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
 static _Thread_local int call_depth;
 static _Thread_local int64_t call_start_ms;
 

@@ -1,4 +1,7 @@
-/* Time for bounds and deadlines: a monotonic clock, never the wall clock. */
+/*
+ * Time for bounds and deadlines: a monotonic clock, never the wall clock;
+ * and the wall clock's seconds for token expiry times.
+ */
 #ifndef CA_UTIL_CLOCK_H
 #define CA_UTIL_CLOCK_H
 
@@ -7,6 +10,8 @@
 /* Milliseconds of CLOCK_MONOTONIC (from an arbitrary start). */
 int64_t ca_clock_ms(void);
 
+/* Seconds since the epoch (the wall clock: token expiry times only). */
+int64_t ca_now(void);
 /*
  * The span of one call, in this thread: a library call (lib/api.c) or a
  * run of the executable. Bounds that hold "per call", such as the network

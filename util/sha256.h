@@ -1,8 +1,9 @@
 /*
- * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), for the PKCE S256 code
- * challenge and the stored fingerprint of an M2M client secret. libcurl
- * does not export one, and these are the only hashes this project needs,
- * so a small implementation in the core saves a dependency on libcrypto.
+ * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), for the digest of an
+ * M2M client secret and its stored fingerprint. They are on the cached
+ * path, which must not load libcrypto, so the core keeps this small
+ * implementation; the network module's PKCE challenge uses libcrypto,
+ * which libcurl's TLS maps anyway (auth/net/pkce.c).
  */
 #ifndef CA_UTIL_SHA256_H
 #define CA_UTIL_SHA256_H

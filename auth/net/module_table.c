@@ -2,6 +2,7 @@
 #include "auth/module.h"
 
 #include "auth/net/discover.h"
+#include "auth/net/dw.h"
 #include "auth/net/m2m.h"
 #include "auth/net/oauth.h"
 

@@ -38,6 +38,7 @@
  * GetSecrets together and computes our half meanwhile. Two round trips,
  * where the five calls one after the other took five.
  */
+#include "keyring/secret/secret_internal.h"
 #include "keyring/secret/secret_store.h"
 
 #include "keyring/secret/secret_session.h"
@@ -48,7 +49,6 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#define SECRETS_NAME "org.freedesktop.secrets"
 #define SECRETS_PATH "/org/freedesktop/secrets"
 #define SERVICE_IFACE "org.freedesktop.Secret.Service"
 #define PROPS_IFACE "org.freedesktop.DBus.Properties"
@@ -58,19 +58,6 @@
 /* token_load's answer when this path cannot decide. */
 #define ASK_FULL 1
 
-/*
- * A call whose answer is awaited later, so that independent calls travel
- * together (see token_load). Answers arrive in the store's context, which
- * is the thread default while a call is started; every call started is
- * waited for before the store is done with it.
- */
-struct pending {
-	const char *method;
-	GVariant *reply;
-	GError *err;
-	int started, done;
-};
-
 struct fast_store {
 	struct store base;
 	GDBusConnection *bus;
@@ -78,10 +65,10 @@ struct fast_store {
 	struct secret_session *crypt;  /* our key pair for the next session */
 	unsigned char pub[SECRET_SESSION_PRIME_BYTES];  /* its public value */
 	size_t pub_len;
-	struct pending open;           /* its OpenSession (not started: none asked) */
+	struct ca_secret_call open;           /* its OpenSession (not started: none asked) */
 	int crypt_error;               /* no key pair: CA_EKEYRING */
 	GVariant *searched;            /* the attributes of the search asked for */
-	struct pending search;         /* its SearchItems (not started: none asked) */
+	struct ca_secret_call search;         /* its SearchItems (not started: none asked) */
 	struct store *full;  /* secret_store.c's store, opened on first need */
 	int interactive;
 };
@@ -103,12 +90,6 @@ static void bus_ready(GObject *source, GAsyncResult *res, gpointer data)
 	w->done = 1;
 }
 
-static gboolean bus_too_slow(gpointer cancel)
-{
-	g_cancellable_cancel(cancel);
-	return G_SOURCE_REMOVE;
-}
-
 /* Our key pair for the next session, unless there is one (or it failed). */
 static void session_keys(struct fast_store *fs)
 {
@@ -123,22 +104,22 @@ static void session_keys(struct fast_store *fs)
 static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 {
 	GMainContext *ctx = g_main_context_new();
-	GCancellable *cancel = g_cancellable_new();
-	GSource *timer = g_timeout_source_new(CONNECT_MS);
+	struct ca_secret_watchdog dog;
 	struct bus_wait w = { NULL, NULL, 0 };
 
+	if (ca_secret_watchdog_start(&dog, CONNECT_MS)) {
+		g_main_context_unref(ctx);
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, ca_error_message());
+		return NULL;
+	}
 	g_main_context_push_thread_default(ctx);
-	g_source_set_callback(timer, bus_too_slow, cancel, NULL);
-	g_source_attach(timer, ctx);
-	g_bus_get(G_BUS_TYPE_SESSION, cancel, bus_ready, &w);
+	g_bus_get(G_BUS_TYPE_SESSION, dog.cancel, bus_ready, &w);
 	session_keys(fs);
 	while (!w.done)
 		g_main_context_iteration(ctx, TRUE);
-	g_source_destroy(timer);
-	g_source_unref(timer);
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);
-	g_object_unref(cancel);
+	ca_secret_watchdog_stop(&dog);
 	if (w.bus)
 		g_dbus_connection_set_exit_on_close(w.bus, FALSE);
 	else
@@ -148,51 +129,19 @@ static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 
 /* ---- calls in flight ---- */
 
-static void pending_done(GObject *source, GAsyncResult *res, gpointer data)
-{
-	struct pending *p = data;
-
-	p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->err);
-	p->done = 1;
-}
-
-static void call_start(struct pending *p, struct fast_store *fs, const char *path,
+/* A call to the Secret Service, answered in the store's context. */
+static void call_start(struct ca_secret_call *p, struct fast_store *fs, const char *path,
 	const char *iface, const char *method, GVariant *args, const char *reply_type)
 {
-	p->method = method;
-	p->started = 1;
-	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, iface, method, args,
-		G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL,
-		pending_done, p);
-}
-
-/* p's answer (NULL with p->err set on an error), once it came. */
-static GVariant *call_wait(struct pending *p, GMainContext *ctx)
-{
-	if (!p->started)
-		return NULL;
-	while (!p->done)
-		g_main_context_iteration(ctx, TRUE);
-	if (!p->reply)
-		ca_debug("keyring: fast path: %s: %s", p->method, p->err->message);
-	return p->reply;
-}
-
-static void pending_clear(struct pending *p, GMainContext *ctx)
-{
-	call_wait(p, ctx);
-	if (p->reply)
-		g_variant_unref(p->reply);
-	if (p->err)
-		g_error_free(p->err);
-	memset(p, 0, sizeof(*p));
+	ca_secret_call_start(p, fs->bus, SECRETS_NAME, path, iface, method, args, reply_type,
+		CALL_MS, NULL);
 }
 
 /* The session is only for this transfer; no need to wait for the answer. */
 static void close_session(struct fast_store *fs, const char *path)
 {
-	g_dbus_connection_call(fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
-		"Close", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_MS, NULL, NULL, NULL);
+	ca_secret_call_start(NULL, fs->bus, SECRETS_NAME, path, "org.freedesktop.Secret.Session",
+		"Close", NULL, NULL, CALL_MS, NULL);
 }
 
 /*
@@ -217,17 +166,17 @@ static void session_drop(struct fast_store *fs)
 {
 	const char *path;
 
-	if (call_wait(&fs->open, fs->ctx)) {
+	if (ca_secret_call_wait(&fs->open, fs->ctx)) {
 		g_variant_get_child(fs->open.reply, 1, "&o", &path);
 		close_session(fs, path);
 	}
-	pending_clear(&fs->open, fs->ctx);
+	ca_secret_call_clear(&fs->open, fs->ctx);
 	ca_secret_session_free(fs->crypt);
 	fs->crypt = NULL;
 	fs->crypt_error = 0;
 }
 
-static GVariant *search_attrs(const struct ca_config *id)
+static GVariant *search_attrs(const struct ca_identity *id)
 {
 	GHashTable *attrs = ca_secret_store_token_identity(id);
 	GVariantBuilder b;
@@ -246,14 +195,14 @@ static GVariant *search_attrs(const struct ca_config *id)
 /* Forgets the search asked for: its answer is good for one read. */
 static void search_drop(struct fast_store *fs)
 {
-	pending_clear(&fs->search, fs->ctx);
+	ca_secret_call_clear(&fs->search, fs->ctx);
 	if (fs->searched)
 		g_variant_unref(fs->searched);
 	fs->searched = NULL;
 }
 
 /* Asks SearchItems for id's token, unless it was asked for these attributes already. */
-static void search_request(struct fast_store *fs, const struct ca_config *id)
+static void search_request(struct fast_store *fs, const struct ca_identity *id)
 {
 	GVariant *attrs = g_variant_ref_sink(search_attrs(id));
 
@@ -272,12 +221,12 @@ static void search_request(struct fast_store *fs, const struct ca_config *id)
  * one call to the default collection's alias path. Without an owner the bus
  * answers at once (no auto-start); any error sends the caller to the full
  * store, which starts the service or explains. The encrypted session and
- * the search for cfg's token, which a read will want next, are asked for
- * in the same round trip.
+ * the search for the token a read will want next (opts->prefetch), are
+ * asked for in the same round trip.
  */
-static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
+static int plainly_usable(struct fast_store *fs, const struct ca_store_options *opts)
 {
-	struct pending get = { 0 };
+	struct ca_secret_call get = { 0 };
 	GVariant *locked;
 	int usable = 0;
 
@@ -285,14 +234,15 @@ static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 	call_start(&get, fs, SECRETS_PATH "/aliases/default", PROPS_IFACE, "Get",
 		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)");
 	session_request(fs);
-	search_request(fs, cfg);
-	if (call_wait(&get, fs->ctx)) {
+	if (opts->prefetch)
+		search_request(fs, opts->prefetch);
+	if (ca_secret_call_wait(&get, fs->ctx)) {
 		g_variant_get(get.reply, "(v)", &locked);
 		usable = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
 			!g_variant_get_boolean(locked);
 		g_variant_unref(locked);
 	}
-	pending_clear(&get, fs->ctx);
+	ca_secret_call_clear(&get, fs->ctx);
 	g_main_context_pop_thread_default(fs->ctx);
 	return usable;
 }
@@ -301,15 +251,13 @@ static int plainly_usable(struct fast_store *fs, const struct ca_config *cfg)
 
 static int full_store(struct store **out, struct fast_store *fs)
 {
-	struct ca_config cfg;
+	struct ca_store_options opts = { 0 };
 	int error = 0;
 
 	if (!fs->full) {
 		/* secret_store_open reads only whether it may prompt. */
-		ca_config_init(&cfg);
-		cfg.interactive = fs->interactive;
-		error = ca_secret_store_open(&fs->full, &cfg);
-		ca_config_clear(&cfg);
+		opts.interactive = fs->interactive;
+		error = ca_secret_store_open(&fs->full, &opts);
 	}
 	*out = fs->full;
 	return error;
@@ -344,10 +292,10 @@ static int found_item(const char **out_path, GVariant *reply)
  * bus (libsecret then decides); CA_EKEYRING when the service cannot
  * encrypt or answered with something that is not a public value.
  */
-static int session_opened(GVariant **out_peer, const char **out_path, struct pending *open,
+static int session_opened(GVariant **out_peer, const char **out_path, struct ca_secret_call *open,
 	GMainContext *ctx)
 {
-	GVariant *reply = call_wait(open, ctx), *output;
+	GVariant *reply = ca_secret_call_wait(open, ctx), *output;
 
 	if (!reply) {
 		if (g_error_matches(open->err, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED))
@@ -395,7 +343,7 @@ static GHashTable *item_attributes(GVariant *reply)
  * secret than id's.
  */
 static int token_from_secret(struct ca_token *out, struct secret_session *crypt, GVariant *reply,
-	const char *item, GHashTable *attrs, const struct ca_config *id)
+	const char *item, GHashTable *attrs, const struct ca_identity *id)
 {
 	GVariant *secrets, *value, *iv = NULL, *ct = NULL;
 	const guchar *iv_data, *ct_data;
@@ -434,9 +382,9 @@ static int token_from_secret(struct ca_token *out, struct secret_session *crypt,
  * trip asks for the item's attributes and GetSecrets together, our half of
  * the key computed meanwhile.
  */
-static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_config *id)
+static int read_token(struct ca_token *out, struct fast_store *fs, const struct ca_identity *id)
 {
-	struct pending attrs_call = { 0 }, secret = { 0 };
+	struct ca_secret_call attrs_call = { 0 }, secret = { 0 };
 	const char *item = NULL, *session_path = NULL, *items[2] = { NULL, NULL };
 	const guchar *peer_data;
 	GVariant *peer = NULL;
@@ -450,7 +398,7 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 		session_drop(fs);
 		session_request(fs);
 	}
-	error = found_item(&item, call_wait(&fs->search, fs->ctx));
+	error = found_item(&item, ca_secret_call_wait(&fs->search, fs->ctx));
 	crypt_error = fs->crypt_error ? fs->crypt_error :
 		session_opened(&peer, &session_path, &fs->open, fs->ctx);
 	if (error)  /* nothing to read (or not ours to decide) */
@@ -467,8 +415,8 @@ static int read_token(struct ca_token *out, struct fast_store *fs, const struct 
 	if ((error = ca_secret_session_agree(fs->crypt, peer_data, peer_len)))
 		goto out;
 	error = ASK_FULL;
-	if (!(attrs = item_attributes(call_wait(&attrs_call, fs->ctx))) ||
-	    !call_wait(&secret, fs->ctx))
+	if (!(attrs = item_attributes(ca_secret_call_wait(&attrs_call, fs->ctx))) ||
+	    !ca_secret_call_wait(&secret, fs->ctx))
 		goto out;
 	error = token_from_secret(out, fs->crypt, secret.reply, item, attrs, id);
 out:
@@ -476,14 +424,14 @@ out:
 		g_hash_table_unref(attrs);
 	if (peer)
 		g_variant_unref(peer);
-	pending_clear(&secret, fs->ctx);
-	pending_clear(&attrs_call, fs->ctx);
+	ca_secret_call_clear(&secret, fs->ctx);
+	ca_secret_call_clear(&attrs_call, fs->ctx);
 	search_drop(fs);
 	session_drop(fs);
 	return error;
 }
 
-static int fast_token_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int fast_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
@@ -507,7 +455,7 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 
 /* ---- everything else: the full store ---- */
 
-static int fast_token_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int fast_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct store *full;
 	int error = full_store(&full, (struct fast_store *)s);
@@ -515,7 +463,7 @@ static int fast_token_save(struct store *s, const struct ca_config *id, const st
 	return error ? error : full->ops->token_save(full, id, tok);
 }
 
-static int fast_token_erase(struct store *s, const struct ca_config *id)
+static int fast_token_erase(struct store *s, const struct ca_identity *id)
 {
 	struct store *full;
 	int error = full_store(&full, (struct fast_store *)s);
@@ -594,18 +542,18 @@ static const struct store_ops fast_store_ops = {
 	.free = fast_free,
 };
 
-int ca_secret_fast_open(struct store **out, const struct ca_config *cfg)
+int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct fast_store *fs;
 	GError *err = NULL;
 	int error;
 
 	if (!ca_store_session_bus_present())
-		return ca_secret_store_open(out, cfg);
+		return ca_secret_store_open(out, opts);
 	if (!(fs = ca_calloc(1, sizeof(*fs))))
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
-	fs->interactive = cfg->interactive;
+	fs->interactive = opts->interactive;
 	if (!(fs->bus = connect_bus(&err, fs))) {
 		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			error = ca_error(CA_EKEYRING, "cannot connect to the session bus: no answer within %d s",
@@ -617,10 +565,10 @@ int ca_secret_fast_open(struct store **out, const struct ca_config *cfg)
 		return error;
 	}
 	fs->ctx = g_main_context_new();
-	if (!plainly_usable(fs, cfg)) {
+	if (!plainly_usable(fs, opts)) {
 		/* Starting the service, prompts, messages: libsecret's path. */
 		fast_free(&fs->base);
-		return ca_secret_store_open(out, cfg);
+		return ca_secret_store_open(out, opts);
 	}
 	ca_debug("keyring: Secret Service running, default collection unlocked");
 	*out = &fs->base;

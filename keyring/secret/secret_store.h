@@ -8,7 +8,7 @@
 #ifndef CA_KEYRING_SECRET_STORE_H
 #define CA_KEYRING_SECRET_STORE_H
 
-#include "auth/config.h"
+#include "token/identity.h"
 #include "token/token.h"
 
 #include <glib.h>
@@ -27,19 +27,19 @@ struct store;
  * (when no unlock prompt may be shown) the default collection is locked
  * or missing.
  */
-int ca_secret_store_open(struct store **out, const struct ca_config *cfg);
+int ca_secret_store_open(struct store **out, const struct ca_store_options *opts);
 
 /*
  * The same store behind the fast path for token reads (secret_fast.c):
  * opening costs one round trip of direct calls when the service runs with
  * its default collection unlocked (and asks in advance for the encrypted
- * session and the search a read of cfg's token will want), and
+ * session and the search a read of a token will want), and
  * secret_store_open otherwise.
  */
-int ca_secret_fast_open(struct store **out, const struct ca_config *cfg);
+int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts);
 
 /* The attributes naming a token's identity (a new table; unref it). */
-GHashTable *ca_secret_store_token_identity(const struct ca_config *id);
+GHashTable *ca_secret_store_token_identity(const struct ca_identity *id);
 
 /*
  * A token from an item's secret (JSON) and attributes; CA_EINVAL if not
@@ -47,6 +47,12 @@ GHashTable *ca_secret_store_token_identity(const struct ca_config *id);
  * and the item was stored for another client secret.
  */
 int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t len,
-	GHashTable *attrs, const struct ca_config *id);
+	GHashTable *attrs, const struct ca_identity *id);
+
+/*
+ * Routes libsecret's GLib warnings to the debug log (the keyring table's
+ * quiet_logs): for the executable only, which owns the process.
+ */
+void ca_secret_quiet_logs(void);
 
 #endif

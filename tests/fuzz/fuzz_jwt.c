@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "auth/config.h"
+#include "token/identity.h"
 #include "token/jwt.h"
 #include "token/token.h"
 #include "keyring/store.h"
@@ -93,7 +93,7 @@ static int has_org(const char *token)
 	return yes;
 }
 
-static int matches(const char *file, const struct ca_config *id)
+static int matches(const char *file, const struct ca_identity *id)
 {
 	struct ca_token tok;
 	int rc;
@@ -106,7 +106,7 @@ static int matches(const char *file, const struct ca_config *id)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ca_config id;
+	struct ca_identity id;
 	cJSON *root;
 	char *token, *file;
 
@@ -125,26 +125,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	file = ca_json_print(root, 0);
 	ca_json_delete(root);
 	if (file && *token && !strpbrk(token, "\r\n")) {
-		ca_config_init(&id);
+		ca_identity_init(&id);
 		id.mode = CA_MODE_M2M;
-		id.auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
-		id.client_id = ca_strdup(CLIENT);
-		id.client_secret = ca_strdup("fuzz-secret");
-		id.api_base_url = ca_strdup(API);
+		id.auth_url = CA_DEFAULT_AUTH_URL;
+		id.client_id = CLIENT;
+		ca_identity_set_secret(&id, "fuzz-secret");
+		id.api_base_url = API;
 		if (matches(file, &id) != names_client(token))
 			abort();
-		ca_config_clear(&id);
+		ca_identity_clear(&id);
 
-		ca_config_init(&id);
+		ca_identity_init(&id);
 		id.mode = CA_MODE_OAUTH;
-		id.auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
-		id.oauth_client_id = ca_strdup(CA_DEFAULT_CLIENT_ID);
+		id.auth_url = CA_DEFAULT_AUTH_URL;
+		id.client_id = CA_DEFAULT_CLIENT_ID;
 		if (matches(file, &id) && has_org(token))
 			abort();
-		id.org = ca_strdup("acme");
+		id.org = "acme";
 		if (matches(file, &id))
 			abort(); /* an organization never gets a file without identity */
-		ca_config_clear(&id);
+		ca_identity_clear(&id);
 	}
 	ca_free(file);
 	free(token);

@@ -12,41 +12,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/config.h"
+#include "token/identity.h"
 #include "token/token.h"
 #include "keyring/secret/secret_store.h"
 #include "keyring/store.h"
 #include "util/mem.h"
 
-static void identity_m2m(struct ca_config *id)
+static void identity_m2m(struct ca_identity *id)
 {
-	ca_config_init(id);
+	ca_identity_init(id);
 	id->mode = CA_MODE_M2M;
-	id->auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
-	id->client_id = ca_strdup("fuzz-client");
-	id->client_secret = ca_strdup("fuzz-secret");
-	id->api_base_url = ca_strdup("https://gcp-us-east1.api.carto.com");
+	id->auth_url = CA_DEFAULT_AUTH_URL;
+	id->client_id = "fuzz-client";
+	ca_identity_set_secret(id, "fuzz-secret");
+	id->api_base_url = "https://gcp-us-east1.api.carto.com";
 }
 
-static void identity_oauth(struct ca_config *id, int with_org)
+static void identity_oauth(struct ca_identity *id, int with_org)
 {
-	ca_config_init(id);
+	ca_identity_init(id);
 	id->mode = CA_MODE_OAUTH;
-	id->auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
-	id->oauth_client_id = ca_strdup(CA_DEFAULT_CLIENT_ID);
+	id->auth_url = CA_DEFAULT_AUTH_URL;
+	id->client_id = CA_DEFAULT_CLIENT_ID;
 	if (with_org)
-		id->org = ca_strdup("acme");
+		id->org = "acme";
 }
 
 static void check_roundtrip(const struct ca_token *tok)
 {
-	struct ca_config id;
+	struct ca_identity id;
 	struct ca_token again;
 	char *json;
 
 	identity_m2m(&id);
-	ca_free(id.api_base_url);
-	id.api_base_url = ca_strdup(tok->api_base_url);
+	id.api_base_url = tok->api_base_url;
 	json = ca_file_store_token_json(&id, tok);
 	if (json) {
 		ca_token_init(&again);
@@ -59,11 +58,11 @@ static void check_roundtrip(const struct ca_token *tok)
 		ca_token_clear(&again);
 		ca_free(json);
 	}
-	ca_config_clear(&id);
+	ca_identity_clear(&id);
 }
 
 /* The keyring's copy: the JSON secret of an item, with and without attributes. */
-static void check_keyring(const char *json, size_t size, const struct ca_config *id)
+static void check_keyring(const char *json, size_t size, const struct ca_identity *id)
 {
 	struct ca_token tok;
 	GHashTable *attrs;
@@ -87,7 +86,7 @@ static void check_keyring(const char *json, size_t size, const struct ca_config 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *json = (const char *)data;
-	struct ca_config id;
+	struct ca_identity id;
 	struct ca_token tok;
 	int rc, with;
 
@@ -109,13 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ca_file_store_token_parse(&tok, json, size, &id);
 	ca_token_clear(&tok);
 	check_keyring(json, size, &id);
-	ca_config_clear(&id);
+	ca_identity_clear(&id);
 
 	for (with = 0; with < 2; with++) {
 		identity_oauth(&id, with);
 		(void)ca_file_store_token_parse(&tok, json, size, &id);
 		ca_token_clear(&tok);
-		ca_config_clear(&id);
+		ca_identity_clear(&id);
 	}
 	return 0;
 }

@@ -33,7 +33,7 @@ fi
 HOST_LIBS=($(pkg-config --libs libcjson libcurl) -lpthread)
 # The static library's own dependencies, as shared libraries.
 # shellcheck disable=SC2207
-STATIC_DEPS=($(pkg-config --libs libcurl libcjson yaml-0.1 libsecret-1 libgcrypt) -lpthread)
+STATIC_DEPS=($(pkg-config --libs libcurl libcrypto libcjson yaml-0.1 libsecret-1 libgcrypt) -lpthread)
 CFLAGS=(-std=gnu11 -Wall -Wextra -Werror -g -I"$SRC/include" "${SAN[@]}")
 
 # build NAME SOURCE shared|static

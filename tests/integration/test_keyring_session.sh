@@ -147,12 +147,13 @@ for py in /usr/bin/python3 "$PYTHON" python3; do
 done
 export KEYRING_PY
 FAKE_TOKEN=eyJ-standin-service-token-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')
-# With the client secret's salted fingerprint, as the helper stores it.
+# With the client secret's salted fingerprint, as the helper stores it:
+# HMAC-SHA256(salt, SHA-256(secret)).
 "$PYTHON" -c 'import hashlib, hmac, json, os, sys, time
 salt = os.urandom(16)
 print(json.dumps({"access_token": sys.argv[1], "expiration": time.time() + 3600,
                   "api_base_url": sys.argv[2], "secret_salt": salt.hex(),
-                  "secret_hmac": hmac.new(salt, sys.argv[3].encode(), hashlib.sha256).hexdigest()}))' \
+                  "secret_hmac": hmac.new(salt, hashlib.sha256(sys.argv[3].encode()).digest(), hashlib.sha256).hexdigest()}))' \
   "$FAKE_TOKEN" "$STANDIN_URL" "$STANDIN_SECRET_1" >"$TEST_TMP/fake_secret.json"
 cat >"$TEST_TMP/with_service.sh" <<'EOF'
 # with_service.sh MODE CMD...: CMD once the stand-in service owns its name.

@@ -42,7 +42,7 @@ static void copy_token(struct ca_token *dst, const struct ca_token *src)
 	dst->expiration = src->expiration;
 }
 
-static int stub_load(struct store *s, struct ca_token *out, const struct ca_config *id)
+static int stub_load(struct store *s, struct ca_token *out, const struct ca_identity *id)
 {
 	(void)s;
 	(void)id;
@@ -55,7 +55,7 @@ static int stub_load(struct store *s, struct ca_token *out, const struct ca_conf
 	return 0;
 }
 
-static int stub_save(struct store *s, const struct ca_config *id, const struct ca_token *tok)
+static int stub_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	(void)s;
 	(void)id;

@@ -22,6 +22,25 @@
 #include "util/mem.h"
 #include "util/sha256.h"
 
+/* An M2M identity holding the digest of secret (none when NULL). */
+static const struct ca_identity *secret_id(struct ca_identity *id, const char *secret)
+{
+	ca_identity_init(id);
+	id->mode = CA_MODE_M2M;
+	if (secret)
+		ca_identity_set_secret(id, secret);
+	return id;
+}
+#define SECRET(s) secret_id(&(struct ca_identity){ 0 }, s)
+
+/* The identity of a configuration, as the stores get it. */
+static const struct ca_identity *config_id(struct ca_identity *id, const struct ca_config *cfg)
+{
+	ca_config_identity(id, cfg);
+	return id;
+}
+#define ID(cfg) config_id(&(struct ca_identity){ 0 }, cfg)
+
 static void hex(char *out, const unsigned char *in, size_t len)
 {
 	size_t i;
@@ -57,30 +76,30 @@ static void fingerprints(void **state)
 	char bad[STORE_FP_SALT_HEX + 1];
 
 	(void)state;
-	assert_int_equal(0, ca_store_fp_new(&a, "the-secret"));
-	assert_int_equal(0, ca_store_fp_new(&b, "the-secret"));
+	assert_int_equal(0, ca_store_fp_new(&a, SECRET("the-secret")));
+	assert_int_equal(0, ca_store_fp_new(&b, SECRET("the-secret")));
 	assert_int_equal(STORE_FP_SALT_HEX, strlen(a.salt));
 	assert_int_equal(STORE_FP_HMAC_HEX, strlen(a.hmac));
 	/* Salted: the same secret twice gives two fingerprints. */
 	assert_string_not_equal(a.salt, b.salt);
 	assert_string_not_equal(a.hmac, b.hmac);
 	assert_null(strstr(a.hmac, "the-secret"));
-	assert_true(ca_store_fp_matches(a.salt, a.hmac, "the-secret"));
-	assert_true(ca_store_fp_matches(b.salt, b.hmac, "the-secret"));
-	assert_false(ca_store_fp_matches(a.salt, a.hmac, "the-secreT"));
-	assert_false(ca_store_fp_matches(a.salt, a.hmac, "the-secret "));
-	assert_false(ca_store_fp_matches(a.salt, a.hmac, ""));
-	assert_false(ca_store_fp_matches(a.salt, b.hmac, "the-secret"));
-	assert_false(ca_store_fp_matches(NULL, a.hmac, "the-secret"));
-	assert_false(ca_store_fp_matches(a.salt, NULL, "the-secret"));
-	assert_false(ca_store_fp_matches(a.salt, a.hmac, NULL));
-	assert_false(ca_store_fp_matches("", "", "the-secret"));
+	assert_true(ca_store_fp_matches(a.salt, a.hmac, SECRET("the-secret")));
+	assert_true(ca_store_fp_matches(b.salt, b.hmac, SECRET("the-secret")));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, SECRET("the-secreT")));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, SECRET("the-secret ")));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, SECRET("")));
+	assert_false(ca_store_fp_matches(a.salt, b.hmac, SECRET("the-secret")));
+	assert_false(ca_store_fp_matches(NULL, a.hmac, SECRET("the-secret")));
+	assert_false(ca_store_fp_matches(a.salt, NULL, SECRET("the-secret")));
+	assert_false(ca_store_fp_matches(a.salt, a.hmac, SECRET(NULL)));
+	assert_false(ca_store_fp_matches("", "", SECRET("the-secret")));
 	/* A salt that is not exactly 32 lower-case hex digits. */
 	memcpy(bad, a.salt, sizeof(bad));
 	bad[0] = 'G';
-	assert_false(ca_store_fp_matches(bad, a.hmac, "the-secret"));
-	assert_false(ca_store_fp_matches("00", a.hmac, "the-secret"));
-	assert_int_not_equal(0, ca_store_fp_new(&a, NULL));
+	assert_false(ca_store_fp_matches(bad, a.hmac, SECRET("the-secret")));
+	assert_false(ca_store_fp_matches("00", a.hmac, SECRET("the-secret")));
+	assert_int_not_equal(0, ca_store_fp_new(&a, SECRET(NULL)));
 }
 
 /* A JWT with these claims (JSON text), unsigned; ca_free it. */
@@ -203,7 +222,7 @@ static int reference_serves(const char *claims, const struct ca_config *id)
 		"\"access_token\": \"%s\", \"expiration\": 1800000000}", t);
 	ca_free(t);
 	ca_token_init(&tok);
-	rc = ca_file_store_token_parse(&tok, file, strlen(file), id);
+	rc = ca_file_store_token_parse(&tok, file, strlen(file), ID(id));
 	ca_token_clear(&tok);
 	assert_true(rc == 0 || rc == CA_ENOTFOUND);
 	return rc == 0;
@@ -281,15 +300,15 @@ static void our_files_need_the_secret(void **state)
 	tok.access_token = ca_strdup("opaque-but-ours");
 	tok.api_base_url = ca_strdup("https://x.api.carto.com");
 	tok.expiration = 1800000000;
-	json = ca_file_store_token_json(&a, &tok);
+	json = ca_file_store_token_json(ID(&a), &tok);
 	assert_non_null(json);
 	assert_null(strstr(json, "secret-a"));
 	assert_non_null(strstr(json, "\"secret_hmac\""));
 	ca_token_init(&back);
-	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), &a));
+	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), ID(&a)));
 	ca_token_clear(&back);
-	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &wrong));
-	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &none));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), ID(&wrong)));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), ID(&none)));
 	/* Without an identity (status, listing) it still reads. */
 	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), NULL));
 	ca_token_clear(&back);
@@ -310,24 +329,66 @@ static void keyring_items_need_the_secret(void **state)
 	(void)state;
 	m2m_id(&a, "client-a", "secret-a");
 	m2m_id(&wrong, "client-a", "secret-b");
-	assert_int_equal(0, ca_store_fp_new(&fp, "secret-a"));
+	assert_int_equal(0, ca_store_fp_new(&fp, SECRET("secret-a")));
 	snprintf(secret, sizeof(secret), "{\"access_token\":\"t\",\"expiration\":1800000000,"
 		"\"secret_salt\":\"%s\",\"secret_hmac\":\"%s\"}", fp.salt, fp.hmac);
 	ca_token_init(&back);
-	assert_int_equal(0, ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
+	assert_int_equal(0, ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, ID(&a)));
 	assert_string_equal("t", back.access_token);
 	ca_token_clear(&back);
 	assert_int_equal(CA_ENOTFOUND,
-		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &wrong));
+		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, ID(&wrong)));
 	assert_null(back.access_token);
 	assert_int_equal(0, ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, NULL));
 	ca_token_clear(&back);
 	/* An item stored without a fingerprint (an older helper): renewed. */
 	snprintf(secret, sizeof(secret), "{\"access_token\":\"t\",\"expiration\":1}");
 	assert_int_equal(CA_ENOTFOUND,
-		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, &a));
+		ca_secret_store_token_parse(&back, secret, strlen(secret), NULL, ID(&a)));
 	ca_config_clear(&a);
 	ca_config_clear(&wrong);
+}
+
+/*
+ * The stores get an identity, never the configuration: the M2M secret
+ * only as its SHA-256 digest. The identity's tag names token files and
+ * locks, so it must not change from one version to the next.
+ */
+static void identity_from_config(void **state)
+{
+	struct ca_config m2m, oauth;
+	struct ca_identity id;
+	unsigned char digest[SHA256_DIGEST_LEN];
+	char tag[40];
+
+	(void)state;
+	m2m_id(&m2m, "client-a", "secret-a");
+	ca_config_identity(&id, &m2m);
+	assert_int_equal(CA_MODE_M2M, id.mode);
+	assert_string_equal("client-a", id.client_id);
+	assert_string_equal("https://x.api.carto.com", id.api_base_url);
+	assert_true(id.has_secret);
+	ca_sha256(digest, "secret-a", strlen("secret-a"));
+	assert_memory_equal(digest, id.secret_digest, sizeof(digest));
+	assert_null(memmem(&id, sizeof(id), "secret-a", strlen("secret-a")));
+	ca_identity_tag(&id, tag);
+	assert_string_equal("m2m-0b2c24f525ea754a", tag);
+	ca_config_identity_tag(&m2m, tag);
+	assert_string_equal("m2m-0b2c24f525ea754a", tag);
+	ca_identity_clear(&id);
+	assert_false(id.has_secret);
+	assert_memory_not_equal(digest, id.secret_digest, sizeof(digest));
+
+	oauth_id(&oauth, CA_DEFAULT_AUTH_URL, NULL);
+	ca_config_identity(&id, &oauth);
+	assert_int_equal(CA_MODE_OAUTH, id.mode);
+	assert_string_equal(CA_DEFAULT_CLIENT_ID, id.client_id);
+	assert_false(id.has_secret);
+	ca_identity_tag(&id, tag);
+	assert_string_equal("oauth-1f4e758eef5b0855", tag);
+	ca_identity_clear(&id);
+	ca_config_clear(&m2m);
+	ca_config_clear(&oauth);
 }
 
 int main(void)
@@ -335,6 +396,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hmac_sha256_vectors),
 		cmocka_unit_test(fingerprints),
+		cmocka_unit_test(identity_from_config),
 		cmocka_unit_test(claims_of_tokens),
 		cmocka_unit_test(long_tokens_are_not_read),
 		cmocka_unit_test(reference_files_m2m),

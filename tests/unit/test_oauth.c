@@ -25,6 +25,8 @@
 #include "auth/config.h"
 #include "auth/net/discover.h"
 #include "auth/net/oauth.h"
+#include "auth/net/paste.h"
+#include "auth/net/pkce.h"
 #include "auth/net/peer.h"
 #include "util/base64url.h"
 #include "util/sha256.h"

@@ -31,13 +31,13 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void config(struct ca_config *cfg, enum ca_store_kind kind)
+/* The stores are opened with their options alone, never a configuration. */
+static void config(struct ca_store_options *opts, enum ca_store_kind kind)
 {
-	ca_config_init(cfg);
-	cfg->store = kind;
-	cfg->interactive = 0;
-	cfg->home = ca_strdup(tmpdir);
-	cfg->auth_url = ca_strdup(CA_DEFAULT_AUTH_URL);
+	memset(opts, 0, sizeof(*opts));
+	opts->kind = kind;
+	opts->interactive = 0;
+	opts->home = tmpdir;
 }
 
 /* No DBUS_SESSION_BUS_ADDRESS, and no $XDG_RUNTIME_DIR/bus socket. */
@@ -52,7 +52,7 @@ static int no_bus(void **state)
 static void test_no_bus_is_keyring_error(void **state)
 {
 	struct store *s = NULL;
-	struct ca_config cfg;
+	struct ca_store_options cfg;
 	int64_t start = now_ms();
 
 	(void)state;
@@ -62,13 +62,12 @@ static void test_no_bus_is_keyring_error(void **state)
 	assert_int_equal(ca_error_code(), CA_EKEYRING);
 	assert_non_null(strstr(ca_error_message(), "no session bus"));
 	assert_true(now_ms() - start < 200);
-	ca_config_clear(&cfg);
 }
 
 static void test_no_bus_auto_takes_file_store(void **state)
 {
 	struct store *s = NULL;
-	struct ca_config cfg;
+	struct ca_store_options cfg;
 
 	(void)state;
 	config(&cfg, CA_STORE_AUTO);
@@ -76,26 +75,24 @@ static void test_no_bus_auto_takes_file_store(void **state)
 	assert_non_null(s);
 	assert_string_equal(s->ops->name, "file");
 	ca_store_free(s);
-	ca_config_clear(&cfg);
 }
 
 static void test_no_bus_explicit_keyring_fails(void **state)
 {
 	struct store *s = NULL;
-	struct ca_config cfg;
+	struct ca_store_options cfg;
 
 	(void)state;
 	config(&cfg, CA_STORE_KEYRING);
 	assert_int_equal(ca_store_open(&s, &cfg), CA_EKEYRING);
 	assert_null(s);
-	ca_config_clear(&cfg);
 }
 
 /* A bus address whose socket does not exist: fails at once, not in 25 s. */
 static void test_dead_bus_is_keyring_error(void **state)
 {
 	struct store *s = NULL;
-	struct ca_config cfg;
+	struct ca_store_options cfg;
 	char address[128];
 	int64_t start = now_ms();
 
@@ -107,14 +104,12 @@ static void test_dead_bus_is_keyring_error(void **state)
 	assert_null(s);
 	assert_non_null(strstr(ca_error_message(), "session bus"));
 	assert_true(now_ms() - start < 1000);
-	ca_config_clear(&cfg);
 
 	/* auto mode: the file store, never an error or "not found". */
 	config(&cfg, CA_STORE_AUTO);
 	assert_int_equal(ca_store_open(&s, &cfg), 0);
 	assert_string_equal(s->ops->name, "file");
 	ca_store_free(s);
-	ca_config_clear(&cfg);
 	unsetenv("DBUS_SESSION_BUS_ADDRESS");
 }
 

@@ -128,6 +128,14 @@ static void m2m_config(struct ca_config *cfg, const char *client, const char *ap
 	cfg->oauth_client_id = ca_strdup(CA_DEFAULT_CLIENT_ID);
 }
 
+/* The identity of a configuration, as the stores get it. */
+static const struct ca_identity *config_id(struct ca_identity *id, const struct ca_config *cfg)
+{
+	ca_config_identity(id, cfg);
+	return id;
+}
+#define ID(cfg) config_id(&(struct ca_identity){ 0 }, cfg)
+
 static void token_file_round_trip_and_identity(void **state)
 {
 	struct ca_config a, b;
@@ -141,15 +149,15 @@ static void token_file_round_trip_and_identity(void **state)
 	tok.access_token = ca_strdup("tok-a");
 	tok.api_base_url = ca_strdup("https://gcp-us-east1.api.carto.com");
 	tok.expiration = 1234567890;
-	json = ca_file_store_token_json(&a, &tok);
+	json = ca_file_store_token_json(ID(&a), &tok);
 	assert_non_null(json);
 	ca_token_init(&back);
-	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), &a));
+	assert_int_equal(0, ca_file_store_token_parse(&back, json, strlen(json), ID(&a)));
 	assert_string_equal("tok-a", back.access_token);
 	assert_int_equal(1234567890, back.expiration);
 	ca_token_clear(&back);
 	/* Another client's token is not handed out. */
-	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), &b));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, json, strlen(json), ID(&b)));
 	ca_free(json);
 	ca_token_clear(&tok);
 	ca_config_clear(&a);
@@ -168,9 +176,9 @@ static void python_file_matches_by_api_base_url(void **state)
 	m2m_config(&same, "any", "https://x.api.carto.com");
 	m2m_config(&other, "any", "https://y.api.carto.com");
 	ca_token_init(&back);
-	assert_int_equal(0, ca_file_store_token_parse(&back, py, sizeof(py) - 1, &same));
+	assert_int_equal(0, ca_file_store_token_parse(&back, py, sizeof(py) - 1, ID(&same)));
 	ca_token_clear(&back);
-	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, py, sizeof(py) - 1, &other));
+	assert_int_equal(CA_ENOTFOUND, ca_file_store_token_parse(&back, py, sizeof(py) - 1, ID(&other)));
 	ca_config_clear(&same);
 	ca_config_clear(&other);
 }

@@ -1,0 +1,143 @@
+/*
+ * What the parts of the Secret Service store share (secret_store.c: the
+ * connection, bounded waits, attributes, searching; secret_tokens.c;
+ * secret_creds.c). Private to keyring/secret/.
+ */
+#ifndef CA_KEYRING_SECRET_INTERNAL_H
+#define CA_KEYRING_SECRET_INTERNAL_H
+
+#include "keyring/secret/secret_store.h"
+#include "keyring/store.h"
+
+#include <libsecret/secret.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SECRETS_NAME "org.freedesktop.secrets"
+#define BUS_CALL_MS 2000    /* one call to the bus daemon */
+#define START_MS 5000       /* activating the Secret Service */
+#define OPEN_MS 5000        /* connecting and opening a session, in all */
+#define OP_MS 10000         /* one operation that shows no prompt */
+#define PROMPT_MS 120000    /* one operation that may wait for a person */
+
+struct secret_store {
+	struct store base;
+	SecretService *service;
+	int can_prompt; /* unlock or create-collection prompts allowed */
+};
+
+extern const SecretSchema ca_secret_token_schema;
+extern const SecretSchema ca_secret_cred_schema;
+
+/* ---- bounded waits ---- */
+
+/*
+ * A thread that cancels a GCancellable when the deadline passes, so a
+ * D-Bus or libsecret call stuck (activation, a dead service, a prompt
+ * nobody answers) returns G_IO_ERROR_CANCELLED instead of hanging. The
+ * keyring's one timeout mechanism: the full store and the fast path
+ * (secret_fast.c) both use it.
+ */
+struct ca_secret_watchdog {
+	GCancellable *cancel;
+	GMutex lock;
+	GCond cond;
+	GThread *thread;
+	gint64 deadline;
+	int done;
+	int ms;
+};
+
+int ca_secret_watchdog_start(struct ca_secret_watchdog *w, int ms);
+void ca_secret_watchdog_stop(struct ca_secret_watchdog *w);
+
+/* Turns a GError (consumed) into CA_EKEYRING with a message; w may be NULL. */
+int ca_secret_error(GError **err, const struct ca_secret_watchdog *w, const char *what);
+
+/* ---- calls on the bus ---- */
+
+/*
+ * A D-Bus method call whose answer is awaited later, so that independent
+ * calls can travel together (secret_fast.c). The answer arrives in the
+ * thread-default main context of the moment the call is started; every
+ * call started is waited for (ca_secret_call_clear) before its context
+ * goes. The keyring's one bus-call helper: the full store's questions to
+ * the bus daemon use it too.
+ */
+struct ca_secret_call {
+	const char *method;
+	GVariant *reply;
+	GError *err;
+	int started, done;
+};
+
+/*
+ * Starts dest's method; ms bounds the call, cancel (may be NULL) ends it.
+ * p NULL: nobody waits for the answer.
+ */
+void ca_secret_call_start(struct ca_secret_call *p, GDBusConnection *bus, const char *dest,
+	const char *path, const char *iface, const char *method, GVariant *args,
+	const char *reply_type, int ms, GCancellable *cancel);
+
+/* p's answer (NULL with p->err set on an error) once it came; NULL when not started. */
+GVariant *ca_secret_call_wait(struct ca_secret_call *p, GMainContext *ctx);
+
+/* Waits for p if started, then frees its answer and error. */
+void ca_secret_call_clear(struct ca_secret_call *p, GMainContext *ctx);
+
+/* ---- attributes ---- */
+
+GHashTable *ca_secret_attrs_new(void);
+/* value NULL is stored as "" (keys and values are borrowed). */
+void ca_secret_attrs_put(GHashTable *attrs, const char *key, const char *value);
+const char *ca_secret_attr(GHashTable *attrs, const char *key);
+int64_t ca_secret_attr_int(GHashTable *attrs, const char *key);
+
+static inline const char *ca_secret_nonempty(const char *s)
+{
+	return (s && *s) ? s : NULL;
+}
+
+/* ---- items ---- */
+
+struct ca_secret_found {
+	GList *items;   /* SecretItem *, unlocked ones with their secrets */
+	size_t locked;  /* how many matches stayed locked */
+};
+
+void ca_secret_found_clear(struct ca_secret_found *f);
+
+/*
+ * Every item of schema matching attrs. With unlock (and permission to
+ * prompt), locked matches are unlocked first; the rest are counted in
+ * out->locked and left out of out->items.
+ */
+int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss,
+	const SecretSchema *schema, GHashTable *attrs, int load_secrets, int unlock,
+	const char *what);
+
+int ca_secret_locked_error(const char *what, size_t locked);
+int ca_secret_delete_item(SecretItem *item);
+/* The most recently modified item of a list, or NULL. */
+SecretItem *ca_secret_newest(GList *items);
+/*
+ * Creates an item in the default collection, unlocking or creating the
+ * collection first when a prompt is allowed. *out gets the new item.
+ */
+int ca_secret_create_item(SecretItem **out, struct secret_store *ss,
+	const SecretSchema *schema, GHashTable *attrs, const char *label, SecretValue *value);
+/* Deletes every item of list except keep (the one just written). */
+int ca_secret_delete_others(GList *items, SecretItem *keep);
+
+/* ---- the store's operations (secret_tokens.c, secret_creds.c) ---- */
+
+int ca_secret_token_load(struct store *s, struct ca_token *out, const struct ca_identity *id);
+int ca_secret_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok);
+int ca_secret_token_erase(struct store *s, const struct ca_identity *id);
+int ca_secret_token_erase_info(struct store *s, const struct store_token_info *info);
+int ca_secret_token_list(struct store *s, store_token_cb cb, void *payload);
+int ca_secret_cred_get(struct store *s, struct cred *out, const struct cred *query);
+int ca_secret_cred_store(struct store *s, const struct cred *c);
+int ca_secret_cred_erase(struct store *s, const struct cred *query);
+
+#endif
