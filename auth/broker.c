@@ -54,7 +54,7 @@ static int renew_by_refresh(struct ca_token *out, const struct ca_module *module
 }
 
 static int obtain(struct ca_token *out, const struct ca_module *module,
-	const struct ca_config *cfg)
+	const struct ca_config *cfg, unsigned flags)
 {
 	int error;
 
@@ -71,6 +71,8 @@ static int obtain(struct ca_token *out, const struct ca_module *module,
 	if (!cfg->interactive)
 		return ca_error(CA_ELOGIN,
 			"not logged in to CARTO (or the session ended) and this call may not open a browser; run: carto-auth login");
+	if (flags & BROKER_DEVICE)
+		return module->device_login(out, cfg);
 	return module->oauth_login(out, cfg);
 }
 
@@ -160,7 +162,7 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	error = (flags & BROKER_FORCE) ? CA_ENOTFOUND :
 		renew_by_refresh(&fresh, module, store, cfg, &id, &stored);
 	if (error == CA_ENOTFOUND)
-		error = obtain(&fresh, module, cfg);
+		error = obtain(&fresh, module, cfg, flags);
 	if (error)
 		goto out;
 	ca_debug("broker: new token from the server, %lld s left; saving it to the %s store",

@@ -13,7 +13,8 @@
 struct store;
 
 enum {
-	BROKER_FORCE = 1 << 0 /* obtain a new token even if one is stored */
+	BROKER_FORCE = 1 << 0, /* obtain a new token even if one is stored */
+	BROKER_DEVICE = 1 << 1 /* log in with the device grant (RFC 8628) */
 };
 
 /* *out_fresh (may be NULL) tells whether the token came from the server. */

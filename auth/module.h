@@ -37,7 +37,8 @@
 #define CA_LAYOUT_NET_TABLE(S, F) S(struct ca_module) \
 	F(struct ca_module, m2m_token) F(struct ca_module, oauth_login) \
 	F(struct ca_module, oauth_refresh) F(struct ca_module, discover_api_base_url) \
-	F(struct ca_module, dw_credentials)
+	F(struct ca_module, dw_credentials) F(struct ca_module, device_login) \
+	F(struct ca_module, oauth_revoke)
 
 /* What carto-auth-net.so shares with its loader. */
 #define CA_NET_LAYOUT { CA_LAYOUT_CONFIG(CA_ABI_S, CA_ABI_F) \
@@ -59,6 +60,10 @@ struct ca_module {
 	int (*dw_credentials)(char **out_project, char **out_token,
 		const struct ca_config *cfg, const char *api_base_url,
 		const char *access_token);
+	/* The device authorization grant (RFC 8628); fills api_base_url. */
+	int (*device_login)(struct ca_token *out, const struct ca_config *cfg);
+	/* {auth_url}/oauth/revoke for a refresh token (logout). */
+	int (*oauth_revoke)(const struct ca_config *cfg, const char *refresh_token);
 };
 
 

@@ -56,7 +56,15 @@ int command_login(const struct options *opts)
 
 	ca_token_init(&tok);
 	ca_config_init(&cfg);
-	if (!(status = obtain(&tok, &cfg, &store, opts, "login", BROKER_FORCE))) {
+	if (opts->device && (ca_proto_get(&opts->defaults, "credentials_file") ||
+			ca_proto_get(&opts->defaults, "open_browser"))) {
+		helper_say(stderr, "carto-auth: login: --device is an OAuth login; it does not "
+			"go with %s", ca_proto_get(&opts->defaults, "credentials_file") ?
+			"--m2m" : "--no-browser");
+		return EXIT_USAGE;
+	}
+	if (!(status = obtain(&tok, &cfg, &store, opts, "login",
+			BROKER_FORCE | (opts->device ? BROKER_DEVICE : 0)))) {
 		format_time(when, sizeof(when), tok.expiration);
 		helper_say(stderr, "Logged in to CARTO (%s, %s); the token is stored in the %s store and valid until %s.",
 			ca_mode_name(cfg.mode), tok.api_base_url ? tok.api_base_url : "no API base URL",
@@ -339,14 +347,66 @@ out:
 
 struct logout_state {
 	struct store *store;
+	const struct ca_config *cfg;
 	int count;
 	int error;
+	int revoked, not_revoked;
 };
+
+/*
+ * Revokes the refresh token stored for id at its login server, before the
+ * logout forgets it. Never stops the logout: offline or refused, the
+ * token is forgotten all the same, and a warning says it was not revoked.
+ * M2M tokens have no refresh token: nothing to revoke.
+ */
+static void revoke_stored(struct logout_state *st, const struct ca_config *id)
+{
+	const struct ca_module *module;
+	struct ca_identity ident;
+	struct ca_token tok;
+	int error;
+
+	if (id->mode != CA_MODE_OAUTH)
+		return;
+	ca_token_init(&tok);
+	ca_config_identity(&ident, id);
+	error = st->store->ops->token_load(st->store, &tok, &ident);
+	ca_identity_clear(&ident);
+	if (error || !tok.refresh_token) {
+		if (error)
+			ca_error_clear();
+		goto out;
+	}
+	module = ca_module_get();
+	error = module ? module->oauth_revoke(id, tok.refresh_token) : CA_ERR;
+	if (error) {
+		ca_warn("the refresh token was not revoked: %s; it is forgotten here all the "
+			"same, but the server still honours it until it expires",
+			ca_error_message());
+		ca_error_clear();
+		st->not_revoked++;
+	} else {
+		st->revoked++;
+	}
+out:
+	ca_token_clear(&tok);
+}
 
 static int erase_listed(const struct store_token_info *info, void *payload)
 {
 	struct logout_state *st = payload;
 
+	if (info->mode == CA_MODE_OAUTH && info->has_refresh_token) {
+		/* The listed identity, on the current configuration. */
+		struct ca_config id = *st->cfg;
+
+		id.mode = CA_MODE_OAUTH;
+		if (info->auth_url)
+			id.auth_url = (char *)info->auth_url;
+		id.org = (char *)info->org;
+		id.api_base_url = (char *)info->api_base_url;
+		revoke_stored(st, &id);
+	}
 	if (st->store->ops->token_erase_info(st->store, info)) {
 		st->error = 1;
 		return 1;
@@ -359,7 +419,7 @@ int command_logout(const struct options *opts)
 {
 	struct store *stores[2];
 	struct ca_config cfg;
-	int status, i, removed = 0, error;
+	int status, i, removed = 0, revoked = 0, not_revoked = 0, error;
 
 	if ((status = config_from_options(&cfg, opts, "logout")))
 		return status;
@@ -368,7 +428,7 @@ int command_logout(const struct options *opts)
 		goto out;
 	}
 	for (i = 0; i < 2; i++) {
-		struct logout_state st = { stores[i], 0, 0 };
+		struct logout_state st = { stores[i], &cfg, 0, 0, 0, 0 };
 
 		if (!stores[i])
 			continue;
@@ -379,16 +439,25 @@ int command_logout(const struct options *opts)
 		} else {
 			struct ca_identity id;
 
+			revoke_stored(&st, &cfg);
 			ca_config_identity(&id, &cfg);
 			error = stores[i]->ops->token_erase(stores[i], &id);
 			ca_identity_clear(&id);
 			removed += !error;
 		}
+		revoked += st.revoked;
+		not_revoked += st.not_revoked;
 		if (error && error != CA_ENOTFOUND) {
 			status = helper_fail("logout");
 			goto out;
 		}
 	}
+	if (revoked)
+		fprintf(stderr, "Revoked %d refresh token%s at the CARTO login server.\n", revoked,
+			revoked == 1 ? "" : "s");
+	if (not_revoked)
+		fprintf(stderr, "%d refresh token%s NOT revoked (see the warning above).\n",
+			not_revoked, not_revoked == 1 ? " was" : "s were");
 	if (removed)
 		fprintf(stderr, "Removed %d stored CARTO token%s.\n", removed, removed == 1 ? "" : "s");
 	else

@@ -32,7 +32,7 @@ _carto_auth()
     fi
 
     local commands="get store erase login token status logout dw"
-    local global_opts="--m2m --org --api-base-url --no-browser --timeout --min-ttl --format --all --debug --help --version"
+    local global_opts="--m2m --org --api-base-url --no-browser --device --timeout --min-ttl --format --all --debug --help --version"
 
     # The command: the first word that is not an option or an option's value.
     local i command=
@@ -78,7 +78,7 @@ _carto_auth()
     local opts
     case $command in
         "") opts=$global_opts ;;
-        login) opts="--m2m --org --api-base-url --no-browser --timeout --debug --help" ;;
+        login) opts="--m2m --org --api-base-url --no-browser --device --timeout --debug --help" ;;
         token) opts="--m2m --org --api-base-url --format --min-ttl --no-browser --timeout --debug --help" ;;
         dw) opts="--m2m --org --api-base-url --format --no-browser --timeout --debug --help" ;;
         logout) opts="--m2m --org --all --debug --help" ;;

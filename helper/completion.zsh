@@ -35,10 +35,10 @@ _carto-auth() {
     'get:credential helper - answer a request read from stdin'
     'store:credential helper - save the credential read from stdin'
     'erase:credential helper - forget the credential read from stdin'
-    'login:log in now (browser, or M2M credentials) and store the token'
+    'login:log in now (browser, device code, or M2M credentials) and store the token'
     'token:print a valid token, renewed when needed'
     'status:list stored CARTO tokens (never a secret)'
-    'logout:remove stored tokens'
+    'logout:revoke the refresh token at the server and remove stored tokens'
     'dw:print CARTO Data Warehouse project and token'
   )
 
@@ -49,10 +49,11 @@ _carto-auth() {
     org '--org=[SSO organization for the OAuth login]:organization: '
     api-base-url '--api-base-url=[the account API base URL (skips discovery)]:URL:_urls'
     no-browser '--no-browser[print the login URL and read the code from the terminal]'
-    timeout '--timeout=[give up a browser login after S seconds (default 300)]:seconds: '
+    device '--device[log in on another device: show a URL and a code to confirm there]'
+    timeout '--timeout=[give up a login after S seconds (default 300)]:seconds: '
     min-ttl '--min-ttl=[renew tokens with less than S seconds left (default 300)]:seconds: '
     format '--format=[output format of token and dw]:format:_carto-auth_formats'
-    all '--all[logout: every stored CARTO token]'
+    all '--all[logout: every stored CARTO token (each refresh token revoked)]'
     debug '--debug[trace requests and decisions to stderr (secrets redacted)]'
     help '(-)--help[show the help, or a command'"'"'s]'
     h '(-)-h[show the help, or a command'"'"'s]'
@@ -72,7 +73,7 @@ _carto-auth() {
       local -a names selected
       case $words[1] in
         get|store|erase) names=(m2m org api-base-url no-browser timeout min-ttl debug help h) ;;
-        login) names=(m2m org api-base-url no-browser timeout debug help h) ;;
+        login) names=(m2m org api-base-url no-browser device timeout debug help h) ;;
         token) names=(m2m org api-base-url format min-ttl no-browser timeout debug help h) ;;
         dw) names=(m2m org api-base-url format no-browser timeout debug help h) ;;
         logout) names=(m2m org all debug help h) ;;

@@ -16,6 +16,7 @@ struct options {
 	struct proto_msg defaults; /* keys the options stand for (--m2m -> credentials_file) */
 	const char *format;        /* token/dw: plain, json, env, header */
 	int all;                   /* logout --all */
+	int device;                /* login --device */
 	int help;
 };
 

@@ -35,15 +35,16 @@ static const struct operation operations[] = {
 	  "git credential approve (calls it)" },
 	{ "erase", action_erase, "", "credential helper: forget the credential read from stdin",
 	  "git credential reject (calls it)" },
-	{ "login", command_login, "[--m2m FILE] [--org ORG] [--api-base-url URL] [--no-browser] [--timeout S]",
-	  "log in now (browser, or M2M credentials) and store the token",
+	{ "login", command_login, "[--m2m FILE] [--org ORG] [--api-base-url URL] [--no-browser | --device] [--timeout S]",
+	  "log in now (browser, device code, or M2M credentials) and store the token",
 	  "carto-auth login --org my-sso-org" },
 	{ "token", command_token, "[--m2m FILE] [--org ORG] [--format plain|json|env|header] [--min-ttl S]",
 	  "print a valid token, renewed when needed",
 	  "curl -H \"$(carto-auth token --format header)\" \"$API/v3/...\"" },
 	{ "status", command_status, "", "list stored CARTO tokens (never a secret)",
 	  "carto-auth status" },
-	{ "logout", command_logout, "[--m2m FILE] [--org ORG] [--all]", "remove stored tokens",
+	{ "logout", command_logout, "[--m2m FILE] [--org ORG] [--all]",
+	  "revoke the refresh token at the server and remove stored tokens",
 	  "carto-auth logout --all" },
 	{ "dw", command_dw, "[--m2m FILE] [--org ORG] [--format plain|json|env]",
 	  "print CARTO Data Warehouse project and token",
@@ -78,10 +79,12 @@ void helper_usage(FILE *f, const char *command)
 	      "  --org ORG             SSO organization for the OAuth login\n"
 	      "  --api-base-url URL    the account's API base URL (skips discovery)\n"
 	      "  --no-browser          print the login URL and read the code from the terminal\n"
-	      "  --timeout S           give up a browser login after S seconds (default 300)\n"
+	      "  --device              log in on another device: show a URL and a code to confirm\n"
+	      "                        there (RFC 8628 device login; no code to paste back)\n"
+	      "  --timeout S           give up a login after S seconds (default 300)\n"
 	      "  --min-ttl S           renew tokens with less than S seconds left (default 300)\n"
 	      "  --format F            token/dw output: plain, json, env, header\n"
-	      "  --all                 logout: every stored CARTO token\n"
+	      "  --all                 logout: every stored CARTO token (each refresh token revoked)\n"
 	      "  --debug               trace requests and decisions to stderr (secrets redacted)\n"
 	      "  -h, --help            this help, or a command's: carto-auth COMMAND --help\n"
 	      "  -V, --version         the version\n\n"
@@ -133,13 +136,14 @@ static void notice_sink(const char *line)
 }
 
 enum { OPT_M2M = 256, OPT_ORG, OPT_API, OPT_NO_BROWSER, OPT_TIMEOUT, OPT_MIN_TTL,
-	OPT_FORMAT, OPT_ALL, OPT_DEBUG };
+	OPT_FORMAT, OPT_ALL, OPT_DEBUG, OPT_DEVICE };
 
 static const struct option long_options[] = {
 	{ "m2m", required_argument, NULL, OPT_M2M },
 	{ "org", required_argument, NULL, OPT_ORG },
 	{ "api-base-url", required_argument, NULL, OPT_API },
 	{ "no-browser", no_argument, NULL, OPT_NO_BROWSER },
+	{ "device", no_argument, NULL, OPT_DEVICE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "min-ttl", required_argument, NULL, OPT_MIN_TTL },
 	{ "format", required_argument, NULL, OPT_FORMAT },
@@ -181,6 +185,9 @@ static int parse_options(struct options *opts, const char **command, int argc, c
 			break;
 		case OPT_ALL:
 			opts->all = 1;
+			break;
+		case OPT_DEVICE:
+			opts->device = 1;
 			break;
 		case OPT_DEBUG:
 			ca_debug_set_sink(debug_sink);

@@ -10,6 +10,7 @@ PACKAGES=(
   keepassxc  # test_keepassxc.sh: KeePassXC's Secret Service, headless
   clang valgrind man-db groff-base bash-completion zsh fish lintian
   iproute2 util-linux  # test_url_trust.sh: a network namespace (ip, unshare)
+  zbar-tools  # test_qr, test_device_login: read the QR code back (zbarimg)
 )
 
 # libFuzzer and clang's sanitizer runtimes (scripts/test.sh's fuzz stage);

@@ -383,7 +383,8 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 			return ca_error(CA_ENET, "%s to %s failed: unexpected redirect (HTTP %ld), not followed",
 				req->what, host, status);
 		}
-		if (code == CURLE_OK && res->status != 429 && res->status < 500)
+		if (code == CURLE_OK && (res->status != 429 || req->no_retry_429) &&
+		    res->status < 500)
 			return 0;
 		if (code != CURLE_OK && !retryable(code))
 			break;

@@ -22,6 +22,8 @@ struct http_request {
 	const char *form_body; /* POST: application/x-www-form-urlencoded; secret */
 	const char *bearer;    /* Authorization: Bearer; secret */
 	const char *what;      /* for messages: "token request", "account discovery" */
+	int no_retry_429;      /* a 429 is the caller's answer (an RFC 8628 device
+	                          poll's slow_down), returned, not retried */
 };
 
 struct http_response {

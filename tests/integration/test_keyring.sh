@@ -467,11 +467,20 @@ case_oauth_in_keyring() {
   assert_rc 0
   assert_contains "$(kr_items "$TOKEN_SCHEMA" org acme)" "label = CARTO token (oauth, 127.0.0.1:$STANDIN_PORT, org acme)"
   assert_eq 2 "$(kr_count "$TOKEN_SCHEMA" mode oauth)"
+  local revokes acme_refresh
+  revokes=$(standin_requests /oauth/revoke)
+  acme_refresh=$(json_get "$(kr_secret "$TOKEN_SCHEMA" mode oauth org acme)" refresh_token)
   CARTO_AUTH_STORE=keyring run_helper '' logout --org acme
   assert_rc 0
+  assert_contains "$ERR" "Revoked 1 refresh token at the CARTO login server."
+  assert_eq "$acme_refresh" "$(standin_last_form token /oauth/revoke)" "the org's refresh token revoked"
   assert_eq 0 "$(kr_count "$TOKEN_SCHEMA" org acme)" "the org's token is gone"
   assert_eq 1 "$(kr_count "$TOKEN_SCHEMA" mode oauth)" "the other stays"
+  refresh=$(json_get "$(kr_secret "$TOKEN_SCHEMA" mode oauth org "")" refresh_token)
   CARTO_AUTH_STORE=keyring run_helper '' logout --all
+  assert_contains "$ERR" "Revoked 1 refresh token at the CARTO login server."
+  assert_eq "$refresh" "$(standin_last_form token /oauth/revoke)" "--all revoked the other"
+  assert_eq $((revokes + 2)) "$(standin_requests /oauth/revoke)"
   assert_eq 0 "$(kr_count "$TOKEN_SCHEMA")"
 }
 # (After the locked cases: it needs the keyring unlocked again.)

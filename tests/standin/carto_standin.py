@@ -54,6 +54,8 @@ import urllib.parse
 AUDIENCE = "carto-cloud-native-api"
 DEFAULT_EXPIRES_IN = 86400          # seconds, like CARTO's real tokens
 DEFAULT_CODE_LIFETIME = 300         # authorization codes expire after 5 min
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_ANSWERS = ("pending", "slow_down", "approve", "deny", "expire")
 M2M_SCOPE = "read:tokens write:tokens"
 DEMO_USER = "auth0|demo-user"
 DW_PROJECT_ID = "carto-dw-ac-demo1234"
@@ -297,6 +299,16 @@ class Platform:
             "api_base_url": base_url,
             "code_lifetime": DEFAULT_CODE_LIFETIME,
             "config_yaml": None,         # None: the built-in document
+            # The device authorization grant (RFC 8628, Auth0's answers):
+            "device_grant": True,        # False: unauthorized_client
+            "device_interval": 5,        # None: no "interval" in the answer
+            "device_lifetime": 600,
+            "device_complete": True,     # send verification_uri_complete
+            "device_verification_uri": None,  # None: {base}/activate
+            "device_user_code": None,    # None: a random XXXX-XXXX
+            # What the user does, one entry per poll (then "pending"):
+            # pending, slow_down, approve, deny, expire.
+            "device_script": [],
         }
         self.settings = dict(self.defaults)
         self.base_url = base_url
@@ -310,6 +322,9 @@ class Platform:
         self.issued_by_grant: dict[str, int] = {}
         self.codes_issued = 0
         self.codes_redeemed = 0
+        self.devices: dict[str, dict] = {}   # device_code -> its state
+        self.device_too_fast = 0
+        self.revocations = 0
 
     # -- clients ----------------------------------------------------------
 
@@ -418,6 +433,123 @@ class Platform:
                      offline=True, family=entry["family"],
                      organization=entry["organization"])
 
+    # -- the device authorization grant (RFC 8628) ---------------------------
+
+    def device_code(self, form: dict) -> dict:
+        client_id = form.get("client_id", "")
+        if not client_id:
+            raise GrantError(400, "invalid_request", "Missing required parameter: client_id")
+        check_audience(form)
+        settings = self.settings
+        if not settings["device_grant"]:
+            raise GrantError(403, "unauthorized_client",
+                             "Grant type 'urn:ietf:params:oauth:grant-type:device_code' "
+                             "not allowed for the client.")
+        device_code = secrets.token_urlsafe(30)
+        user_code = settings["device_user_code"] or (
+            "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(4)) + "-" +
+            "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(4)))
+        uri = settings["device_verification_uri"] or self.base_url + "/activate"
+        organization = form.get("organization", "")
+        with self.lock:
+            self.devices[device_code] = {
+                "user_code": user_code, "client_id": client_id,
+                "scope": form.get("scope", ""), "organization": organization,
+                "user": f"auth0|sso-user-{organization}" if organization else DEMO_USER,
+                "expires_at": time.time() + settings["device_lifetime"],
+                "interval": (5 if settings["device_interval"] is None
+                             else settings["device_interval"]),
+                "script": list(settings["device_script"] or []),
+                "status": "pending", "last_poll": None, "polls": 0,
+            }
+        answer = {"device_code": device_code, "user_code": user_code,
+                  "verification_uri": uri, "expires_in": settings["device_lifetime"]}
+        if settings["device_interval"] is not None:
+            answer["interval"] = settings["device_interval"]
+        if settings["device_complete"]:
+            answer["verification_uri_complete"] = (
+                uri + "?user_code=" + urllib.parse.quote(user_code))
+        return answer
+
+    def device_act(self, action: str, user_code: str | None) -> int:
+        """The user's answer on the verification page, for one code (or all)."""
+        if action not in ("approve", "deny", "expire"):
+            raise ValueError("action is one of approve, deny, expire")
+        done = 0
+        with self.lock:
+            for entry in self.devices.values():
+                if user_code is None or entry["user_code"] == user_code:
+                    entry["status"] = {"approve": "approved", "deny": "denied",
+                                       "expire": "expired"}[action]
+                    done += 1
+        return done
+
+    def device_list(self) -> list[dict]:
+        with self.lock:
+            return [{"user_code": e["user_code"], "status": e["status"],
+                     "polls": e["polls"], "interval": e["interval"],
+                     "scope": e["scope"], "organization": e["organization"]}
+                    for e in self.devices.values()]
+
+    def device_poll(self, form: dict) -> Grant:
+        client_id = form.get("client_id", "")
+        code = form.get("device_code", "")
+        for name, value in (("client_id", client_id), ("device_code", code)):
+            if not value:
+                raise GrantError(400, "invalid_request",
+                                 f"Missing required parameter: {name}")
+        now = time.time()
+        with self.lock:
+            entry = self.devices.get(code)
+            if entry is None or entry["client_id"] != client_id:
+                raise GrantError(403, "invalid_grant", "Invalid or expired device code.")
+            entry["polls"] += 1
+            last, entry["last_poll"] = entry["last_poll"], now
+            if entry["script"]:
+                step = entry["script"].pop(0)
+                if step == "slow_down":
+                    entry["interval"] += 5
+                    raise GrantError(429, "slow_down",
+                                     "You are polling faster than allowed.")
+                if step != "pending":
+                    entry["status"] = {"approve": "approved", "deny": "denied",
+                                       "expire": "expired"}[step]
+            if entry["status"] == "used":
+                raise GrantError(403, "invalid_grant", "Invalid or expired device code.")
+            if entry["status"] == "expired" or now > entry["expires_at"]:
+                raise GrantError(403, "expired_token", "The device code has expired.")
+            if entry["status"] == "denied":
+                raise GrantError(403, "access_denied", "User denied the authorization.")
+            if last is not None and now - last < entry["interval"] - 0.2:
+                # Auth0 counts a poll within the interval as too fast.
+                self.device_too_fast += 1
+                entry["interval"] += 5
+                raise GrantError(429, "slow_down", "You are polling faster than allowed.")
+            if entry["status"] != "approved":
+                raise GrantError(403, "authorization_pending",
+                                 "User has yet to authorize device code.")
+            entry["status"] = "used"
+        scopes = entry["scope"].split()
+        return Grant(DEVICE_GRANT, entry["user"], client_id, entry["scope"] or M2M_SCOPE,
+                     offline="offline_access" in scopes, organization=entry["organization"])
+
+    def revoke(self, form: dict) -> None:
+        """Auth0's /oauth/revoke: a refresh token's whole family dies."""
+        client_id = form.get("client_id", "")
+        token = form.get("token", "")
+        for name, value in (("client_id", client_id), ("token", token)):
+            if not value:
+                raise GrantError(400, "invalid_request",
+                                 f"Missing required parameter: {name}")
+        with self.lock:
+            entry = self.refresh_tokens.get(token)
+            if entry is not None and entry["client_id"] != client_id:
+                raise GrantError(401, "invalid_client",
+                                 "The refresh token was issued to another client.")
+            if entry is not None:
+                self.revoked_families.add(entry["family"])
+                self.revocations += 1
+
     # -- issuing and checking tokens ----------------------------------------
 
     def issue(self, grant: Grant, expires_in) -> dict:
@@ -507,6 +639,9 @@ class Platform:
                 "refresh_reuse_detected": self.reuse_detected,
                 "codes_issued": self.codes_issued,
                 "codes_redeemed": self.codes_redeemed,
+                "device_codes": len(self.devices),
+                "device_too_fast": self.device_too_fast,
+                "revocations": self.revocations,
                 "clients": len(self.clients),
                 "settings": dict(self.settings),
             }
@@ -591,6 +726,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # Public routes: path -> {method: handler method name}.
     ROUTES = {
         "/oauth/token": {"POST": "_token"},
+        "/oauth/device/code": {"POST": "_device_code"},
+        "/oauth/revoke": {"POST": "_revoke"},
         "/authorize": {"GET": "_authorize"},
         "/accounts": {"GET": "_accounts"},
         "/config.yaml": {"GET": "_config"},
@@ -828,6 +965,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 grant = platform.authorization_code(form)
             elif grant_type == "refresh_token":
                 grant = platform.refresh(form)
+            elif grant_type == DEVICE_GRANT:
+                grant = platform.device_poll(form)
             elif not grant_type:
                 raise GrantError(400, "invalid_request",
                                  "Missing required parameter: grant_type")
@@ -840,6 +979,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         override = self.server.faults.take({"expires_in"}, "/oauth/token", "POST", grant_type)
         expires_in = override["value"] if override else platform.settings["expires_in"]
         self._json(200, platform.issue(grant, expires_in), {"Pragma": "no-cache"})
+
+    def _form_only(self) -> bool:
+        if self._media_type() == FORM_TYPE:
+            return True
+        self._json(400, {"error": "invalid_request",
+                         "error_description": f"Content-Type must be {FORM_TYPE}"})
+        return False
+
+    def _device_code(self, query: dict, form: dict) -> None:
+        if not self._form_only():
+            return
+        try:
+            answer = self.server.platform.device_code(form)
+        except GrantError as err:
+            self._json(err.status, err.body())
+            return
+        self._json(200, answer, {"Pragma": "no-cache"})
+
+    def _revoke(self, query: dict, form: dict) -> None:
+        if not self._form_only():
+            return
+        try:
+            self.server.platform.revoke(form)
+        except GrantError as err:
+            self._json(err.status, err.body())
+            return
+        self._send(200, b"", "application/json")
 
     def _authorize(self, query: dict, form: dict) -> None:
         problems = []
@@ -944,6 +1110,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._json(200, settings)
             elif key == ("POST", "revoke_refresh"):
                 self._json(200, {"ok": True, "families": platform.revoke_refresh_tokens()})
+            elif key == ("GET", "device"):
+                self._json(200, platform.device_list())
+            elif key == ("POST", "device"):
+                if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+                    raise ValueError("need {action[, user_code]}")
+                done = platform.device_act(data["action"], data.get("user_code"))
+                self._json(200, {"ok": True, "codes": done})
             elif key == ("POST", "revoke_access"):
                 self._json(200, {"ok": True, "tokens": platform.revoke_access_tokens()})
             else:

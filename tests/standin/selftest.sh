@@ -508,6 +508,95 @@ case_settings() {
 }
 t_case "control: settings override expires_in, tenant_domain, api_base_url" case_settings
 
+# -- the device authorization grant and revocation ----------------------------------------
+
+DEV_GRANT=urn:ietf:params:oauth:grant-type:device_code
+device_start() {
+  req -X POST -d client_id=test-client -d audience=$AUD -d scope=offline_access "$@" \
+    "$STANDIN_URL/oauth/device/code"
+}
+device_poll() { post_token -d grant_type=$DEV_GRANT -d client_id=test-client -d device_code="$1"; }
+
+case_device_grant() {
+  standin_reset
+  standin_settings '{"device_interval": 0}'
+  device_start
+  assert_eq 200 "$STATUS"
+  local dc uc
+  dc=$(json_get "$BODY" device_code)
+  uc=$(json_get "$BODY" user_code)
+  assert_match "$uc" '^[A-Z]{4}-[A-Z]{4}$'
+  assert_eq "$STANDIN_URL/activate" "$(json_get "$BODY" verification_uri)"
+  assert_eq "$STANDIN_URL/activate?user_code=$uc" "$(json_get "$BODY" verification_uri_complete)"
+  device_poll "$dc"
+  assert_eq 403 "$STATUS"
+  assert_eq authorization_pending "$(json_get "$BODY" error)"
+  standin_ctl POST /_control/device "{\"action\": \"approve\", \"user_code\": \"$uc\"}" >/dev/null
+  device_poll "$dc"
+  assert_eq 200 "$STATUS"
+  assert_nonempty "$(json_get "$BODY" refresh_token)"
+  device_poll "$dc"
+  assert_eq 403 "$STATUS" "a device code is used once"
+  assert_eq invalid_grant "$(json_get "$BODY" error)"
+}
+t_case "device grant: pending, approved, used once" case_device_grant
+
+case_device_answers() {
+  local dc
+  standin_reset
+  standin_settings '{"device_interval": 0, "device_script": ["slow_down", "deny"]}'
+  device_start
+  dc=$(json_get "$BODY" device_code)
+  device_poll "$dc"
+  assert_eq 429 "$STATUS"
+  assert_eq slow_down "$(json_get "$BODY" error)"
+  sleep 5.1
+  device_poll "$dc"
+  assert_eq 403 "$STATUS"
+  assert_eq access_denied "$(json_get "$BODY" error)"
+  standin_settings '{"device_interval": 0, "device_script": ["expire"]}'
+  device_start
+  device_poll "$(json_get "$BODY" device_code)"
+  assert_eq expired_token "$(json_get "$BODY" error)"
+  # polling within the interval is too fast
+  standin_settings '{"device_interval": 3, "device_script": []}'
+  device_start
+  assert_eq 3 "$(json_get "$BODY" interval)"
+  dc=$(json_get "$BODY" device_code)
+  device_poll "$dc"
+  assert_eq authorization_pending "$(json_get "$BODY" error)"
+  device_poll "$dc"
+  assert_eq 429 "$STATUS"
+  assert_eq slow_down "$(json_get "$BODY" error)"
+  assert_eq 1 "$(json_get "$(standin_state)" device_too_fast)"
+  standin_settings '{"device_grant": false}'
+  device_start
+  assert_eq 403 "$STATUS"
+  assert_eq unauthorized_client "$(json_get "$BODY" error)"
+  standin_reset
+}
+t_case "device grant: slow_down, access_denied, expired_token, too fast, unauthorized_client" case_device_answers
+
+case_revoke() {
+  local rt
+  standin_reset
+  get_code '&scope=offline_access'
+  redeem "$CODE" "$VERIFIER"
+  rt=$(json_get "$BODY" refresh_token)
+  req -X POST -d client_id=other -d token="$rt" "$STANDIN_URL/oauth/revoke"
+  assert_eq 401 "$STATUS" "another client's token"
+  req -X POST -d client_id=test-client -d token="$rt" "$STANDIN_URL/oauth/revoke"
+  assert_eq 200 "$STATUS"
+  assert_eq 1 "$(json_get "$(standin_state)" revocations)"
+  assert_eq "$rt" "$(standin_last_form token /oauth/revoke)" "the revocation is recorded"
+  refresh "$rt"
+  assert_eq 403 "$STATUS"
+  assert_eq invalid_grant "$(json_get "$BODY" error)"
+  req -X POST -d client_id=test-client "$STANDIN_URL/oauth/revoke"
+  assert_eq 400 "$STATUS" "no token"
+}
+t_case "revoke: a refresh token's family dies, recorded" case_revoke
+
 # -- faults ---------------------------------------------------------------------------------
 
 case_fault_status() {
