@@ -550,22 +550,6 @@ static int same_bytes(const char *a, size_t len, const char *b, size_t b_len)
 	return diff == 0;
 }
 
-/* Whether data holds KeePassXC's field reference, "{REF:" in any case. */
-static int has_reference(const char *data, size_t len)
-{
-	static const char ref[] = "{ref:";
-	size_t i, j;
-
-	for (i = 0; i + sizeof(ref) - 1 <= len; i++) {
-		for (j = 0; j < sizeof(ref) - 1; j++)
-			if (g_ascii_tolower(data[i + j]) != ref[j])
-				break;
-		if (j == sizeof(ref) - 1)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Whether item, read back from the service (not from libsecret's copy),
  * holds data byte for byte, compared in constant time.
@@ -617,11 +601,9 @@ int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const Secret
 	if (ca_secret_delete_item(fresh))
 		ca_debug("keyring: the half-made item could not be deleted");
 	g_object_unref(fresh);
-	if (has_reference(data, len))
-		return ca_error(CA_EKEYRING,
-			"cannot save to the keyring: the Secret Service refused the secret, which holds a {REF:...} field reference (KeePassXC refuses those); nothing was stored");
+	/* The message says nothing about the secret's content. */
 	return ca_error(CA_EKEYRING,
-		"cannot save to the keyring: the Secret Service did not keep the secret as given; nothing was stored");
+		"cannot save to the keyring: the Secret Service did not keep the secret as given (KeePassXC refuses one holding a {REF:...} field reference); nothing was stored");
 }
 
 /* Deletes every item of list except keep (the one just written). */
