@@ -180,7 +180,7 @@ CONFIRM_INNER='
 confirm_run() {
   local name=$1 input=$2
   shift 2
-  printf "%s" "$input" | CARTO_AUTH_STORE=keyring timeout -k 5 60 "$CARTO_AUTH" "$@" \
+  printf "%s" "$input" | CARTO_AUTH_STORE=keyring timeout -k 5 "${LIMIT:-30}" "$CARTO_AUTH" "$@" \
     >"$TEST_TMP/confirm/$name.out" 2>"$TEST_TMP/confirm/$name.err"
   echo $? >"$TEST_TMP/confirm/$name.rc"
 }
@@ -192,8 +192,12 @@ confirm_run get "$GIT_GET" get
 dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
   >"$TEST_TMP/confirm/monitor" 2>/dev/null &
 monitor=$!
-sleep 0.2
-DISPLAY=:99 confirm_run refused "$GIT_GET" get &
+# It is a monitor once the bus took its name away (NameLost).
+for _ in $(seq 200); do
+  grep -q "member=NameLost" "$TEST_TMP/confirm/monitor" && break
+  sleep 0.05
+done
+DISPLAY=:99 LIMIT=20 confirm_run refused "$GIT_GET" get &
 helper=$!
 prompt=
 for _ in $(seq 200); do
@@ -223,7 +227,7 @@ mkdir -p "$TEST_TMP/confirm"
 GIT_STORE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-1\n\n' \
 GIT_REPLACE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-2\n\n' \
 GIT_GET=$'protocol=https\nhost=c.example.com\n\n' REQ=$REQ CARTO_KEEPASSXC_CONFIRM=1 \
-  _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$CONFIRM_INNER"
+  HELPER_TIMEOUT=300 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$CONFIRM_INNER"
 CONFIRM_SESSION_RC=$RC CONFIRM_SESSION_ERR=$ERR
 
 case_confirm_session() {
