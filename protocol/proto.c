@@ -194,17 +194,6 @@ static int set_part(struct proto_msg *msg, const char *key, const char *value,
 	return append(msg, key, value, len);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Sets key to the percent-decoded text[0..len), as git's url_decode_mem:
  * "%XX" becomes its byte, except %00; a bad or short escape stays as it
@@ -227,8 +216,8 @@ static int set_decoded(struct proto_msg *msg, const char *key, const char *text,
 		for (; text + i < colon; i++)
 			out[o++] = text[i];
 	while (i < len) {
-		if (text[i] == '%' && len - i >= 3 && (hi = hex_value(text[i + 1])) >= 0 &&
-		    (lo = hex_value(text[i + 2])) >= 0 && (hi || lo)) {
+		if (text[i] == '%' && len - i >= 3 && (hi = ca_hex_digit(text[i + 1])) >= 0 &&
+		    (lo = ca_hex_digit(text[i + 2])) >= 0 && (hi || lo)) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 3;
 		} else {

@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git python3 python3-venv openssl curl
   libcurl4-openssl-dev libssl-dev libcjson-dev libsecret-1-dev libgcrypt20-dev libyaml-dev libcmocka-dev
   gnome-keyring libsecret-tools dbus python3-dbus libglib2.0-bin
+  keepassxc  # test_keepassxc.sh: KeePassXC's Secret Service, headless
   clang valgrind man-db groff-base bash-completion zsh fish lintian
   iproute2 util-linux  # test_url_trust.sh: a network namespace (ip, unshare)
   zbar-tools  # test_qr, test_device_login: read the QR code back (zbarimg)

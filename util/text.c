@@ -130,3 +130,14 @@ void ca_text_put_line(FILE *f, const char *s)
 	}
 	fputc('\n', f);
 }
+
+int ca_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -32,4 +32,7 @@ size_t ca_text_escape(char *out, size_t size, const char *s);
 /* Writes s escaped as above, of any length, then a newline. */
 void ca_text_put_line(FILE *f, const char *s);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int ca_hex_digit(char c);
+
 #endif

@@ -11,10 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/net/discover.h"
 #include "auth/net/http.h"
+#include "auth/net/oauth.h"
 #include "auth/net/qr.h"
-#include "token/jwt.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/mem.h"
@@ -328,31 +327,6 @@ out:
 	return rc;
 }
 
-/* After the token, as after the browser login's code exchange. */
-static int finish(struct ca_token *tok, const struct ca_config *cfg)
-{
-	struct ca_jwt_claims claims;
-	int rc;
-
-	if (cfg->api_base_url && *cfg->api_base_url) {
-		tok->api_base_url = ca_strdup(cfg->api_base_url);
-		if (!tok->api_base_url)
-			return oom();
-	} else if ((rc = ca_discover_api_base_url(&tok->api_base_url, cfg,
-			tok->access_token)) < 0) {
-		return rc;
-	}
-	if (tok->account || ca_jwt_claims_parse(&claims, tok->access_token))
-		return 0;
-	if (claims.sub && *claims.sub && strlen(claims.sub) < 256 &&
-	    !strpbrk(claims.sub, "\r\n") && !(tok->account = ca_strdup(claims.sub))) {
-		ca_jwt_claims_clear(&claims);
-		return oom();
-	}
-	ca_jwt_claims_clear(&claims);
-	return 0;
-}
-
 int ca_device_login(struct ca_token *out, const struct ca_config *cfg)
 {
 	struct ca_device_auth da = { 0 };
@@ -402,7 +376,7 @@ int ca_device_login(struct ca_token *out, const struct ca_config *cfg)
 	if (!tok.refresh_token)
 		ca_debug("the server issued no refresh token (scope \"%s\")",
 			cfg->scope ? cfg->scope : "");
-	if ((rc = finish(&tok, cfg)) < 0)
+	if ((rc = ca_oauth_finish(&tok, cfg, 1)) < 0)
 		goto out;
 	ca_token_move(out, &tok);
 out:

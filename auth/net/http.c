@@ -3,6 +3,7 @@
 #include "auth/config.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/text.h"
 #include "util/url.h"
 #include "util/clock.h"
 
@@ -444,17 +445,6 @@ int ca_http_form_add(char **form, const char *key, const char *value)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *ca_http_url_decode(const char *src, size_t len)
 {
 	char *out = ca_malloc(len + 1), *p = out;
@@ -464,8 +454,8 @@ char *ca_http_url_decode(const char *src, size_t len)
 		return NULL;
 	for (i = 0; i < len; i++) {
 		if (src[i] == '%') {
-			int hi = len - i >= 3 ? hexval(src[i + 1]) : -1;
-			int lo = len - i >= 3 ? hexval(src[i + 2]) : -1;
+			int hi = len - i >= 3 ? ca_hex_digit(src[i + 1]) : -1;
+			int lo = len - i >= 3 ? ca_hex_digit(src[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				ca_free(out);

@@ -163,10 +163,17 @@ out:
 /* --- token requests --- */
 
 /* The user id from the token, when it is a JWT with "sub". */
-static int take_account(struct ca_token *tok)
+int ca_oauth_finish(struct ca_token *tok, const struct ca_config *cfg, int discover)
 {
 	int rc;
 
+	if (cfg->api_base_url && *cfg->api_base_url) {
+		if (!(tok->api_base_url = ca_strdup(cfg->api_base_url)))
+			return oom();
+	} else if (discover &&
+		   (rc = ca_discover_api_base_url(&tok->api_base_url, cfg, tok->access_token)) < 0) {
+		return rc;
+	}
 	if (tok->account)
 		return 0;
 	rc = ca_oauth_jwt_subject(&tok->account, tok->access_token);
@@ -224,19 +231,7 @@ int ca_oauth_login(struct ca_token *out, const struct ca_config *cfg)
 		ca_debug("the server issued no refresh token (scope \"%s\")",
 			cfg->scope ? cfg->scope : "");
 
-	if (cfg->api_base_url && *cfg->api_base_url) {
-		tok.api_base_url = ca_strdup(cfg->api_base_url);
-		if (!tok.api_base_url) {
-			rc = oom();
-			goto out;
-		}
-	} else {
-		rc = ca_discover_api_base_url(&tok.api_base_url, cfg, tok.access_token);
-		if (rc < 0)
-			goto out;
-	}
-	rc = take_account(&tok);
-	if (rc < 0)
+	if ((rc = ca_oauth_finish(&tok, cfg, 1)) < 0)
 		goto out;
 	ca_token_move(out, &tok);
 out:
@@ -276,15 +271,7 @@ int ca_oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 			goto out;
 		}
 	}
-	if (cfg->api_base_url && *cfg->api_base_url) {
-		tok.api_base_url = ca_strdup(cfg->api_base_url);
-		if (!tok.api_base_url) {
-			rc = oom();
-			goto out;
-		}
-	}
-	rc = take_account(&tok);
-	if (rc < 0)
+	if ((rc = ca_oauth_finish(&tok, cfg, 0)) < 0)
 		goto out;
 	ca_token_move(out, &tok);
 out:

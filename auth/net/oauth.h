@@ -41,6 +41,13 @@ int ca_oauth_authorize_url(char **out, const struct ca_config *cfg,
 /* The "sub" claim of a JWT access token (not verified), or CA_ENOTFOUND. */
 int ca_oauth_jwt_subject(char **out, const char *jwt);
 
+/*
+ * What every OAuth grant does with a new token: the API base URL as given
+ * (or, with discover, found through the accounts endpoint) and the account
+ * from the token's subject.
+ */
+int ca_oauth_finish(struct ca_token *tok, const struct ca_config *cfg, int discover);
+
 /* The seconds a login may take (cfg's, or the default). */
 int ca_oauth_login_timeout(const struct ca_config *cfg);
 

@@ -224,7 +224,7 @@ int ca_secret_cred_get(struct store *s, struct cred *out, const struct cred *que
 	}
 	g_list_free(fresh);
 	if (error == CA_ENOTFOUND && f.locked)
-		error = ca_secret_locked_error("cannot read the credential", f.locked);
+		error = ca_secret_locked_error(ss, "cannot read the credential", &f);
 	if (!error)
 		ca_debug("keyring: credential found for %s", query->host ? query->host : "(no host)");
 	ca_secret_found_clear(&f);
@@ -244,11 +244,10 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 {
 	struct secret_store *ss = (struct secret_store *)s;
 	GHashTable *attrs = cred_attrs(c);
-	SecretValue *value = NULL;
 	SecretItem *fresh = NULL;
 	GList *same = NULL, *l;
 	char label[1024], expiry[32], *secret = NULL;
-	struct ca_secret_found old = { NULL, 0 };
+	struct ca_secret_found old = { NULL, 0, 0, 0 };
 	size_t len;
 	int error;
 
@@ -259,7 +258,7 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 	if ((error = ca_secret_search(&old, ss, &ca_secret_cred_schema, attrs, 0, 1, "cannot read the keyring")))
 		goto out;
 	if (old.locked) {
-		error = ca_secret_locked_error("cannot replace the stored credential", old.locked);
+		error = ca_secret_locked_error(ss, "cannot replace the stored credential", &old);
 		goto out;
 	}
 	for (l = old.items; l; l = l->next)
@@ -283,17 +282,15 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 		c->oauth_refresh_token ? c->oauth_refresh_token : "",
 		c->authtype && c->credential ? "\ncredential=" : "",
 		c->authtype && c->credential ? c->credential : "");
-	value = secret_value_new(secret, -1, "text/plain");
 	cred_label(label, sizeof(label), c);
-	if ((error = ca_secret_create_item(&fresh, ss, &ca_secret_cred_schema, attrs, label, value)))
+	if ((error = ca_secret_write_item(&fresh, ss, &ca_secret_cred_schema, attrs, label, secret,
+	    strlen(secret))))
 		goto out;
 	ca_debug("keyring: credential stored (%s)", label);
 	error = ca_secret_delete_others(same, fresh);
 out:
 	if (fresh)
 		g_object_unref(fresh);
-	if (value)
-		secret_value_unref(value);
 	ca_free(secret);
 	g_list_free(same);
 	ca_secret_found_clear(&old);
@@ -325,7 +322,7 @@ int ca_secret_cred_erase(struct store *s, const struct cred *query)
 	if (error)
 		return error;
 	if (f.locked) {
-		error = ca_secret_locked_error("cannot erase", f.locked);
+		error = ca_secret_locked_error(ss, "cannot erase", &f);
 		goto out;
 	}
 	for (l = f.items; l; l = l->next) {

@@ -20,10 +20,21 @@
 #define OP_MS 10000         /* one operation that shows no prompt */
 #define PROMPT_MS 120000    /* one operation that may wait for a person */
 
+/*
+ * The content type of every secret written. A Secret Service keeps it with
+ * the secret; KeePassXC puts a text/plain secret (or one of a type derived
+ * from it, application/json included) in the entry's password field and
+ * resolves its placeholders ({TITLE}, {USERNAME}, {S:attr}, ...) when the
+ * secret is read back, but keeps any other type as it is, as an
+ * attachment. A secret of any type is read back the same way: as bytes.
+ */
+#define SECRET_STORE_CONTENT_TYPE "application/octet-stream"
+
 struct secret_store {
 	struct store base;
 	SecretService *service;
-	int can_prompt; /* unlock or create-collection prompts allowed */
+	int can_prompt;  /* unlock or create-collection prompts allowed */
+	int interactive; /* the caller's interactive setting (for messages) */
 };
 
 extern const SecretSchema ca_secret_token_schema;
@@ -103,6 +114,14 @@ static inline const char *ca_secret_nonempty(const char *s)
 struct ca_secret_found {
 	GList *items;   /* SecretItem *, unlocked ones with their secrets */
 	size_t locked;  /* how many matches stayed locked */
+	/*
+	 * A locked match is in an open collection: locked for this client
+	 * only, because the service asks the user to confirm each access
+	 * (KeePassXC's "Confirm when passwords are retrieved by clients").
+	 * gnome-keyring locks whole collections.
+	 */
+	int confirm;
+	int prompted;   /* the search was allowed to prompt for them */
 };
 
 void ca_secret_found_clear(struct ca_secret_found *f);
@@ -116,16 +135,28 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss,
 	const SecretSchema *schema, GHashTable *attrs, int load_secrets, int unlock,
 	const char *what);
 
-int ca_secret_locked_error(const char *what, size_t locked);
+/*
+ * Why f's locked matches cannot be used: a locked keyring, or (f->confirm)
+ * an access that waits for, or was refused at, the user's confirmation.
+ */
+int ca_secret_locked_error(const struct secret_store *ss, const char *what,
+	const struct ca_secret_found *f);
 int ca_secret_delete_item(SecretItem *item);
 /* The most recently modified item of a list, or NULL. */
 SecretItem *ca_secret_newest(GList *items);
 /*
- * Creates an item in the default collection, unlocking or creating the
- * collection first when a prompt is allowed. *out gets the new item.
+ * Writes a new item holding data (len bytes, as SECRET_STORE_CONTENT_TYPE)
+ * in the default collection (unlocking or creating the collection first
+ * when a prompt is allowed) and checks that the write took effect: the secret read back from the
+ * service must be data, byte for byte (compared in constant time). A
+ * Secret Service may create the item and then refuse its secret while
+ * libsecret reports success (KeePassXC refuses a {REF:...} field
+ * reference, leaving an empty item): an item that does not hold data is
+ * deleted again and the write fails with CA_EKEYRING. *out gets the new
+ * item; the caller deletes the old ones only then.
  */
-int ca_secret_create_item(SecretItem **out, struct secret_store *ss,
-	const SecretSchema *schema, GHashTable *attrs, const char *label, SecretValue *value);
+int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const SecretSchema *schema,
+	GHashTable *attrs, const char *label, const char *data, size_t len);
 /* Deletes every item of list except keep (the one just written). */
 int ca_secret_delete_others(GList *items, SecretItem *keep);
 

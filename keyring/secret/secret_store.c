@@ -35,10 +35,19 @@
  * gcp-us-east1)", "CARTO token (oauth, org acme)", "Git: https://host/path
  * (user)".
  *
+ * Secrets are written as application/octet-stream, which every service
+ * keeps byte for byte (KeePassXC resolves placeholders in text/plain ones),
+ * and read as bytes whatever their content type. A write creates the new
+ * item, reads its secret back and compares before the old items go; an
+ * item that does not hold the secret is deleted again and the write fails
+ * (ca_secret_write_item).
+ *
  * Locked items are never "not found" and are never erased without being
  * unlocked: without permission to prompt (interactive=false, or no display
- * for the prompt) a locked match is CA_EKEYRING. Every D-Bus wait is
- * bounded by a watchdog that cancels the call.
+ * for the prompt) a locked match is CA_EKEYRING. An item locked in an open
+ * collection is a service asking the user to confirm each access
+ * (KeePassXC), and the message says so. Every D-Bus wait is bounded by a
+ * watchdog that cancels the call.
  */
 #include "keyring/secret/secret_internal.h"
 
@@ -357,6 +366,36 @@ void ca_secret_found_clear(struct ca_secret_found *f)
 }
 
 /*
+ * Whether the collection holding a locked item is open (see
+ * ca_secret_found's confirm). One call, made only when a match is locked.
+ */
+static int collection_open(struct secret_store *ss, const char *item_path)
+{
+	GDBusConnection *bus = g_dbus_proxy_get_connection(G_DBUS_PROXY(ss->service));
+	const char *slash = strrchr(item_path, '/');
+	GVariant *reply, *locked;
+	char *coll;
+	int open = 0;
+
+	if (!slash || slash == item_path)
+		return 0;
+	coll = g_strndup(item_path, (gsize)(slash - item_path));
+	reply = g_dbus_connection_call_sync(bus, SECRETS_NAME, coll,
+		"org.freedesktop.DBus.Properties", "Get",
+		g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"),
+		G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, BUS_CALL_MS, NULL, NULL);
+	if (reply) {
+		g_variant_get(reply, "(v)", &locked);
+		open = g_variant_is_of_type(locked, G_VARIANT_TYPE_BOOLEAN) &&
+			!g_variant_get_boolean(locked);
+		g_variant_unref(locked);
+		g_variant_unref(reply);
+	}
+	g_free(coll);
+	return open;
+}
+
+/*
  * Every item of schema matching attrs. With unlock (and permission to
  * prompt), locked matches are unlocked first; the rest are counted in
  * out->locked and left out of out->items.
@@ -368,6 +407,7 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 	struct ca_secret_watchdog w;
 	GError *err = NULL;
 	GList *items, *l;
+	char *locked_path = NULL;
 	int error, prompt = unlock && ss->can_prompt;
 
 	memset(out, 0, sizeof(*out));
@@ -387,7 +427,8 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 		SecretItem *item = l->data;
 
 		if (secret_item_get_locked(item)) {
-			out->locked++;
+			if (!out->locked++)
+				locked_path = g_strdup(g_dbus_proxy_get_object_path(G_DBUS_PROXY(item)));
 			g_object_unref(item);
 		} else {
 			out->items = g_list_prepend(out->items, item);
@@ -395,15 +436,30 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 	}
 	g_list_free(items);
 	out->items = g_list_reverse(out->items);
+	out->prompted = prompt;
 out:
 	ca_secret_watchdog_stop(&w);
+	if (locked_path)
+		out->confirm = collection_open(ss, locked_path);
+	g_free(locked_path);
 	return error;
 }
 
-int ca_secret_locked_error(const char *what, size_t locked)
+int ca_secret_locked_error(const struct secret_store *ss, const char *what,
+	const struct ca_secret_found *f)
 {
+	const char *s = f->locked == 1 ? "" : "s";
+
+	if (f->confirm && f->prompted)
+		return ca_error(CA_EKEYRING,
+			"%s: the user did not confirm the access to %zu matching item%s (the Secret Service asks to confirm each access)",
+			what, f->locked, s);
+	if (f->confirm)
+		return ca_error(CA_EKEYRING,
+			"%s: the access to %zu matching item%s waits for the user's confirmation, and no prompt can be shown (%s); KeePassXC: turn off \"Confirm when passwords are retrieved by clients\"",
+			what, f->locked, s, ss->interactive ? "no display" : "interactive=false");
 	return ca_error(CA_EKEYRING, "%s: the keyring is locked (%zu matching item%s)",
-		what, locked, locked == 1 ? "" : "s");
+		what, f->locked, s);
 }
 
 int ca_secret_delete_item(SecretItem *item)
@@ -436,7 +492,7 @@ SecretItem *ca_secret_newest(GList *items)
  * Creates an item in the default collection, unlocking or creating the
  * collection first when a prompt is allowed. *out gets the new item.
  */
-int ca_secret_create_item(SecretItem **out, struct secret_store *ss, const SecretSchema *schema,
+static int create_item(SecretItem **out, struct secret_store *ss, const SecretSchema *schema,
 	GHashTable *attrs, const char *label, SecretValue *value)
 {
 	SecretCollection *coll = NULL;
@@ -487,6 +543,73 @@ out:
 		g_object_unref(coll);
 	ca_secret_watchdog_stop(&w);
 	return error;
+}
+
+/* Whether a (len bytes) equals b (b_len bytes); the content does not leak. */
+static int same_bytes(const char *a, size_t len, const char *b, size_t b_len)
+{
+	unsigned char diff = len != b_len;
+	size_t i;
+
+	for (i = 0; i < len && i < b_len; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/*
+ * Whether item, read back from the service (not from libsecret's copy),
+ * holds data byte for byte, compared in constant time.
+ */
+static int item_holds(int *holds, SecretItem *item, const char *data, size_t len)
+{
+	struct ca_secret_watchdog w;
+	SecretValue *value;
+	GError *err = NULL;
+	const char *have;
+	gsize have_len = 0;
+	int error;
+
+	*holds = 0;
+	if ((error = ca_secret_watchdog_start(&w, OP_MS)))
+		return error;
+	if (!secret_item_load_secret_sync(item, w.cancel, &err)) {
+		error = ca_secret_error(&err, &w, "cannot read back the saved item");
+		goto out;
+	}
+	if ((value = secret_item_get_secret(item))) {
+		have = secret_value_get(value, &have_len);
+		*holds = same_bytes(have, have_len, data, len);
+		secret_value_unref(value);
+	}
+out:
+	ca_secret_watchdog_stop(&w);
+	return error;
+}
+
+int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const SecretSchema *schema,
+	GHashTable *attrs, const char *label, const char *data, size_t len)
+{
+	SecretValue *value = secret_value_new(data, (gssize)len, SECRET_STORE_CONTENT_TYPE);
+	SecretItem *fresh = NULL;
+	int error, holds = 0;
+
+	*out = NULL;
+	error = create_item(&fresh, ss, schema, attrs, label, value);
+	secret_value_unref(value);
+	if (error)
+		return error;
+	error = item_holds(&holds, fresh, data, len);
+	if (!error && holds) {
+		*out = fresh;
+		return 0;
+	}
+	ca_debug("keyring: the new item does not hold the secret; deleting it");
+	if (ca_secret_delete_item(fresh))
+		ca_debug("keyring: the half-made item could not be deleted");
+	g_object_unref(fresh);
+	/* The message says nothing about the secret's content. */
+	return ca_error(CA_EKEYRING,
+		"cannot save to the keyring: the Secret Service did not keep the secret as given (KeePassXC refuses one holding a {REF:...} field reference); nothing was stored");
 }
 
 /* Deletes every item of list except keep (the one just written). */
@@ -549,6 +672,7 @@ int ca_secret_store_open(struct store **out, const struct ca_store_options *opts
 		return ca_error(CA_ERR, "out of memory");
 	ss->base.ops = &secret_store_ops;
 	ss->can_prompt = opts->interactive && display_present();
+	ss->interactive = opts->interactive;
 	if ((error = ca_secret_watchdog_start(&w, OPEN_MS)))
 		goto out;
 

@@ -202,7 +202,7 @@ int ca_secret_token_load(struct store *s, struct ca_token *out, const struct ca_
 		g_object_unref(item);
 	}
 	if (error == CA_ENOTFOUND && f.locked)
-		error = ca_secret_locked_error("cannot read the token", f.locked);
+		error = ca_secret_locked_error(ss, "cannot read the token", &f);
 	ca_secret_found_clear(&f);
 	return error;
 }
@@ -211,10 +211,9 @@ int ca_secret_token_save(struct store *s, const struct ca_identity *id, const st
 {
 	struct secret_store *ss = (struct secret_store *)s;
 	GHashTable *attrs = ca_secret_store_token_identity(id);
-	SecretValue *value = NULL;
 	SecretItem *fresh = NULL;
 	char label[256], expiration[32], *json = NULL;
-	struct ca_secret_found old = { NULL, 0 };
+	struct ca_secret_found old = { NULL, 0, 0, 0 };
 	int error;
 
 	if (!tok->access_token)
@@ -222,7 +221,7 @@ int ca_secret_token_save(struct store *s, const struct ca_identity *id, const st
 	if ((error = ca_secret_search(&old, ss, &ca_secret_token_schema, attrs, 0, 1, "cannot read the keyring")))
 		goto out;
 	if (old.locked) {
-		error = ca_secret_locked_error("cannot replace the stored token", old.locked);
+		error = ca_secret_locked_error(ss, "cannot replace the stored token", &old);
 		goto out;
 	}
 	snprintf(expiration, sizeof(expiration), "%" PRId64, tok->expiration);
@@ -235,16 +234,14 @@ int ca_secret_token_save(struct store *s, const struct ca_identity *id, const st
 		error = ca_error_code() ? ca_error_code() : ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	value = secret_value_new(json, -1, "application/json");
-	if ((error = ca_secret_create_item(&fresh, ss, &ca_secret_token_schema, attrs, label, value)))
+	if ((error = ca_secret_write_item(&fresh, ss, &ca_secret_token_schema, attrs, label, json,
+	    strlen(json))))
 		goto out;
 	ca_debug("keyring: %s token saved (%s)", ca_mode_name(id->mode), label);
 	error = ca_secret_delete_others(old.items, fresh);
 out:
 	if (fresh)
 		g_object_unref(fresh);
-	if (value)
-		secret_value_unref(value);
 	ca_free(json);
 	ca_secret_found_clear(&old);
 	g_hash_table_unref(attrs);
@@ -262,7 +259,7 @@ static int erase_all(struct secret_store *ss, const SecretSchema *schema, GHashT
 		return error;
 	/* Never a partial erase that looks complete: refuse while locked. */
 	if (f.locked) {
-		error = ca_secret_locked_error("cannot erase", f.locked);
+		error = ca_secret_locked_error(ss, "cannot erase", &f);
 		goto out;
 	}
 	*out_count = (int)g_list_length(f.items);

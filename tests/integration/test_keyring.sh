@@ -490,4 +490,49 @@ else
   t_skip "OAuth in the keyring: login, refresh token in the secret, renewal, orgs" "python3-dbus is missing"
 fi
 
+# -- items written by earlier versions ----------------------------------------------------
+
+# Secrets are written as application/octet-stream (KeePassXC keeps those
+# byte for byte); earlier versions wrote text/plain and application/json.
+# secret-tool writes text/plain: such items are still read, on both paths.
+case_text_plain_items() {
+  local token requests attrs secret args=() line key value
+  printf '%s' 'old-pw{TITLE}' | secret-tool store --label='Git: https://old.example.com (u)' \
+    xdg:schema "$CRED_SCHEMA" protocol https host old.example.com username u
+  CARTO_AUTH_STORE=keyring run_helper $'protocol=https\nhost=old.example.com\n\n' get
+  assert_rc 0
+  assert_eq $'username=u\npassword=old-pw{TITLE}' "$OUT" "a text/plain credential is read"
+  kr_clear_tokens
+  CARTO_AUTH_STORE=keyring run_helper "$REQ" get
+  assert_rc 0
+  token=$(kv_get "$OUT" password)
+  requests=$(standin_requests /oauth/token)
+  # The same item again, its JSON written as text/plain.
+  attrs=$(kr_items "$TOKEN_SCHEMA" client_id "$STANDIN_CLIENT_1")
+  while IFS= read -r line; do
+    [[ $line == attribute.* ]] || continue
+    key=${line#attribute.}
+    key=${key%% = *}
+    value=${line#* = }
+    args+=("$key" "$value")
+  done <<<"$attrs"
+  secret=$(kr_secret "$TOKEN_SCHEMA" client_id "$STANDIN_CLIENT_1")
+  kr_clear_tokens
+  printf '%s' "$secret" | secret-tool store --label='CARTO token (m2m)' \
+    xdg:schema "$TOKEN_SCHEMA" "${args[@]}"
+  assert_eq 1 "$(kr_count "$TOKEN_SCHEMA")"
+  CARTO_AUTH_STORE=keyring run_helper "$REQ" --debug get
+  assert_rc 0
+  assert_eq "$token" "$(kv_get "$OUT" password)" "a text/plain token is read (fast path)"
+  assert_contains "$ERR" "fast path: m2m token found"
+  assert_eq "$requests" "$(standin_requests /oauth/token)" "no token request"
+}
+if [ -n "$KEYRING_PY" ]; then
+  t_case "items written as text/plain (earlier versions, other tools) are still read" \
+    case_text_plain_items
+else
+  t_skip "items written as text/plain (earlier versions, other tools) are still read" \
+    "python3-dbus is missing"
+fi
+
 t_done
