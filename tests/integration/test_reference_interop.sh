@@ -147,6 +147,25 @@ case_refresh_token_survives_rewrite() {
   assert_eq $((before + 1)) "$(standin_requests /oauth/token refresh_token)" "the refresh grant was used"
 }
 
+case_cache_refresh_record_private_and_erased() {
+  local cache=$TEST_TMP/shared-cache2.json other=$TEST_TMP/other-cache.json kept
+  fresh refresh-erase
+  run_helper $'mode=oauth\ncache_file='"$cache"$'\n\n' get
+  assert_rc 0
+  kept=$(ls "$CARTO_AUTH_HOME"/tokens/oauth-*-cache-*.json)
+  assert_file_mode "$kept" 600
+  # Another cache_file (another user's login through the same client) does
+  # not get this one's refresh token: it needs its own login.
+  GIT_TERMINAL_PROMPT=0 run_helper $'mode=oauth\ncache_file='"$other"$'\n\n' get
+  assert_rc 1
+  assert_contains "$ERR" "not logged in"
+  # erase of the token removes the kept refresh token too.
+  run_helper $'mode=oauth\ncache_file='"$cache"$'\n\n' erase
+  assert_rc 0
+  assert_no_file "$cache"
+  assert_no_file "$kept"
+}
+
 # -- 4. files the reference accepts ------------------------------------------------------
 
 case_lenient_files() {
@@ -189,5 +208,6 @@ t_case "a file's expiration is never trusted past the token's exp claim" case_ex
 t_case "short-lived tokens are reused while half their lifetime is left" case_short_tokens_reused
 t_case "a reference file's token lifetime comes from its claims" case_reference_token_lifetime_from_claims
 t_case "a shared cache_file rewritten by the reference keeps the refresh token working" case_refresh_token_survives_rewrite
+t_case "the refresh token kept beside a cache_file: private, that file's only, erased with it" case_cache_refresh_record_private_and_erased
 t_case "files the reference accepts: trailing /, extra field, mode in another case" case_lenient_files
 t_done
