@@ -21,7 +21,7 @@ ZONES=(Asia/Tokyo Europe/Madrid America/New_York)
 
 fresh() {
   export CARTO_AUTH_HOME=$TEST_TMP/home-$1
-  mkdir -p -m 700 "$CARTO_AUTH_HOME"
+  mkdir -p "$CARTO_AUTH_HOME" && chmod 700 "$CARTO_AUTH_HOME"
   standin_reset
 }
 
