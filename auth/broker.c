@@ -103,14 +103,16 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 		if (error && error != CA_ENOTFOUND)
 			goto out;
 		if (!error && ca_token_valid(&stored, now, cfg->min_ttl)) {
-			ca_debug("broker: cache hit (%s store): %lld s left, min_ttl %d",
-				store->ops->name, (long long)(stored.expiration - now), cfg->min_ttl);
+			ca_debug("broker: cache hit (%s store): %lld s left, min_ttl %lld",
+				store->ops->name, (long long)(stored.expiration - now),
+				(long long)ca_token_margin(&stored, cfg->min_ttl));
 			use_stored(out, out_fresh, &stored);
 			goto out;
 		}
 		if (!error) {
-			ca_debug("broker: the stored token has %lld s left, under min_ttl %d: renewing",
-				(long long)(stored.expiration - now), cfg->min_ttl);
+			ca_debug("broker: the stored token has %lld s left, under min_ttl %lld: renewing",
+				(long long)(stored.expiration - now),
+				(long long)ca_token_margin(&stored, cfg->min_ttl));
 			seen = stored.access_token;
 			stored.access_token = NULL;
 		} else {
@@ -148,8 +150,9 @@ int ca_broker_token(struct ca_token *out, int *out_fresh, struct store *store,
 	if (!error && reuse && ca_token_valid(&stored, now, 0) &&
 	    !(seen && ca_streq_ct(seen, stored.access_token))) {
 		ca_debug("broker: another process renewed the token meanwhile: %lld s left "
-			"(the server granted less than min_ttl %d)",
-			(long long)(stored.expiration - now), cfg->min_ttl);
+			"(the server granted less than min_ttl %lld)",
+			(long long)(stored.expiration - now),
+			(long long)ca_token_margin(&stored, cfg->min_ttl));
 		use_stored(out, out_fresh, &stored);
 		goto out;
 	}

@@ -26,7 +26,7 @@ void ca_config_init(struct ca_config *cfg)
 	cfg->use_cache = 1;
 	cfg->open_browser = 1;
 	cfg->interactive = 1;
-	cfg->min_ttl = CA_DEFAULT_MIN_TTL;
+	cfg->min_ttl = CA_MIN_TTL_AUTO; /* min(300 s, half the lifetime) */
 	cfg->login_timeout = CA_DEFAULT_LOGIN_TIMEOUT;
 }
 

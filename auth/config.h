@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "token/identity.h"
+#include "token/token.h" /* CA_MIN_TTL_AUTO */
 #include "util/clock.h" /* ca_now() */
 #include "util/url.h" /* ca_url_allowed() */
 
@@ -21,7 +22,6 @@ struct proto_msg;
 #define CA_ERROR_PAGE "https://app.carto.com/auth/error"
 #define CA_AUDIENCE "carto-cloud-native-api"
 #define CA_DEFAULT_SCOPE "offline_access"
-#define CA_DEFAULT_MIN_TTL 300
 #define CA_DEFAULT_LOGIN_TIMEOUT 300
 
 struct ca_config {
@@ -44,7 +44,7 @@ struct ca_config {
 	int use_cache;
 	int open_browser;
 	int interactive;
-	int min_ttl;
+	int min_ttl;            /* seconds, or CA_MIN_TTL_AUTO: min(300, lifetime/2) */
 	int login_timeout;      /* seconds */
 	int carto_dw;
 #ifdef CA_TEST_ABI_SKEW

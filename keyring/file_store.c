@@ -16,7 +16,19 @@
  * its identity (mode, auth_url, client_id, org) and, for M2M, carries the
  * salted fingerprint of the client secret (secret_salt, secret_hmac). A
  * file the Python reference wrote or rewrote has no identity fields: its
- * token's own claims decide (claims_match).
+ * token's own claims decide (claims_match). API base URLs are compared
+ * without trailing '/', and `mode` in any case, as the reference accepts.
+ *
+ * Time: the reference's files (token_*.json, a cache_file) carry
+ * `expiration` in the reference's frame (token.h, ca_time_to_reference);
+ * tokens/ keeps true Unix time. Either way an expiration past the token's
+ * own `exp` claim is cut to it, and a record without `lifetime` takes it
+ * from the claims (exp - iat), for the renewal margin.
+ *
+ * The refresh token: the reference rewrites its files with three keys, so
+ * it is never kept only there. With a cache_file, an OAuth token's refresh
+ * token is also kept in tokens/<tag>-cache-<hash of the cache_file's
+ * path>.json under the home, and found there when the cache_file lost it.
  */
 #include "keyring/store.h"
 
@@ -26,6 +38,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -34,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define TOKEN_FILE_MAX (256 * 1024)
@@ -77,6 +91,40 @@ static int str_eq(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
+/* Whether two API base URLs are the same, trailing '/' left out. */
+static int api_eq(const char *a, const char *b)
+{
+	size_t na = a ? strlen(a) : 0, nb = b ? strlen(b) : 0;
+
+	while (na && a[na - 1] == '/')
+		na--;
+	while (nb && b[nb - 1] == '/')
+		nb--;
+	return na == nb && (!na || !memcmp(a, b, na));
+}
+
+enum frame { FRAME_TRUE, FRAME_REFERENCE };
+
+/*
+ * What the token's claims say of its time: an expiration past `exp` is
+ * cut to it, and an unknown lifetime is exp - iat. A token without
+ * readable claims keeps what the file says.
+ */
+static void apply_claims_time(struct ca_token *tok)
+{
+	struct ca_jwt_claims claims;
+
+	if (ca_jwt_claims_parse(&claims, tok->access_token)) {
+		ca_error_clear();
+		return;
+	}
+	if (claims.exp > 0 && tok->expiration > claims.exp)
+		tok->expiration = claims.exp;
+	if (tok->lifetime <= 0 && claims.exp > 0 && claims.iat > 0 && claims.exp > claims.iat)
+		tok->lifetime = claims.exp - claims.iat;
+	ca_jwt_claims_clear(&claims);
+}
+
 static int exists(const char *path)
 {
 	struct stat st;
@@ -94,9 +142,9 @@ static char *dup_or_null(const char *s)
  * *why (may be NULL) saying what is wrong.
  */
 static int record_parse_why(struct token_record *rec, const char **why, const char *json,
-	size_t len)
+	size_t len, enum frame frame)
 {
-	const cJSON *exp, *mode;
+	const cJSON *exp, *mode, *life;
 	const char *access, *api, *reason = NULL;
 	cJSON *root = NULL;
 	int error = CA_EINVAL;
@@ -120,15 +168,26 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 		reason = "access_token, api_base_url or expiration is missing or of the wrong type";
 		goto out;
 	}
+	if (frame == FRAME_REFERENCE)
+		rec->tok.expiration = ca_time_from_reference(rec->tok.expiration);
+	life = cJSON_GetObjectItemCaseSensitive(root, "lifetime");
+	if (cJSON_IsNumber(life) && (ca_time_from_double(&rec->tok.lifetime, life->valuedouble) ||
+	    rec->tok.lifetime < 0))
+		rec->tok.lifetime = 0;
+	/*
+	 * Our records name their identity (mode, auth_url, client_id). The
+	 * mode is taken in any case ("M2M"); a file with a mode but no
+	 * identity beside it is judged by its claims, as the reference's are.
+	 */
 	mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
-	if (mode) {
-		if (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "m2m") &&
-		    strcmp(mode->valuestring, "oauth"))) {
-			reason = "its mode is neither \"m2m\" nor \"oauth\"";
-			goto out;
-		}
+	if (mode && (!cJSON_IsString(mode) || (strcasecmp(mode->valuestring, "m2m") &&
+	    strcasecmp(mode->valuestring, "oauth")))) {
+		reason = "its mode is neither \"m2m\" nor \"oauth\"";
+		goto out;
+	}
+	if (mode && ca_json_str(root, "auth_url") && ca_json_str(root, "client_id")) {
 		rec->has_identity = 1;
-		rec->mode = strcmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
+		rec->mode = strcasecmp(mode->valuestring, "m2m") ? CA_MODE_OAUTH : CA_MODE_M2M;
 		rec->auth_url = dup_or_null(ca_json_str(root, "auth_url"));
 		rec->client_id = dup_or_null(ca_json_str(root, "client_id"));
 		rec->org = dup_or_null(ca_json_str(root, "org"));
@@ -142,6 +201,8 @@ static int record_parse_why(struct token_record *rec, const char **why, const ch
 	if (rec->tok.refresh_token && strpbrk(rec->tok.refresh_token, "\r\n"))
 		ca_clear_ptr(&rec->tok.refresh_token);
 	error = rec->tok.access_token && rec->tok.api_base_url ? 0 : ca_error(CA_ERR, "out of memory");
+	if (!error)
+		apply_claims_time(&rec->tok);
 out:
 	ca_json_delete(root);
 	if (error)
@@ -153,7 +214,7 @@ out:
 
 static int record_parse(struct token_record *rec, const char *json, size_t len)
 {
-	return record_parse_why(rec, NULL, json, len);
+	return record_parse_why(rec, NULL, json, len, FRAME_TRUE);
 }
 
 /* Whether sub is exactly "<client_id>@clients", Auth0's M2M subject. */
@@ -204,7 +265,7 @@ static int record_matches(const struct token_record *rec, const struct ca_identi
 {
 	if (!rec->has_identity) {
 		/* Written by the Python reference: no identity fields. */
-		if (id->mode == CA_MODE_M2M && !str_eq(rec->tok.api_base_url, id->api_base_url))
+		if (id->mode == CA_MODE_M2M && !api_eq(rec->tok.api_base_url, id->api_base_url))
 			return 0;
 		return claims_match(rec->tok.access_token, id);
 	}
@@ -212,7 +273,7 @@ static int record_matches(const struct token_record *rec, const struct ca_identi
 		return 0;
 	if (id->mode == CA_MODE_M2M)
 		return str_eq(rec->client_id, id->client_id) &&
-			str_eq(rec->tok.api_base_url, id->api_base_url) &&
+			api_eq(rec->tok.api_base_url, id->api_base_url) &&
 			(!check_secret ||
 			 ca_store_fp_matches(rec->secret_salt, rec->secret_hmac, id));
 	return str_eq(rec->org, id->org) && str_eq(rec->client_id, id->client_id);
@@ -235,7 +296,7 @@ int ca_file_store_token_parse(struct ca_token *out, const char *json, size_t len
 	return 0;
 }
 
-char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_token *tok)
+static char *token_json(const struct ca_identity *id, const struct ca_token *tok, enum frame frame)
 {
 	struct store_fp fp = { "", "" };
 	cJSON *root;
@@ -249,7 +310,8 @@ char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_tok
 	/* The reference's three keys first, then the identity. */
 	if (!cJSON_AddStringToObject(root, "api_base_url", tok->api_base_url ? tok->api_base_url : "") ||
 	    !cJSON_AddStringToObject(root, "access_token", tok->access_token) ||
-	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
+	    !cJSON_AddNumberToObject(root, "expiration", (double)(frame == FRAME_REFERENCE ?
+		ca_time_to_reference(tok->expiration) : tok->expiration)) ||
 	    !cJSON_AddStringToObject(root, "mode", ca_mode_name(id->mode)) ||
 	    !cJSON_AddStringToObject(root, "auth_url", id->auth_url) ||
 	    !cJSON_AddStringToObject(root, "client_id", id->client_id))
@@ -264,10 +326,17 @@ char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_tok
 		goto out;
 	if (tok->account && !cJSON_AddStringToObject(root, "account", tok->account))
 		goto out;
+	if (tok->lifetime > 0 && !cJSON_AddNumberToObject(root, "lifetime", (double)tok->lifetime))
+		goto out;
 	json = ca_json_print(root, 1);
 out:
 	ca_json_delete(root);
 	return json;
+}
+
+char *ca_file_store_token_json(const struct ca_identity *id, const struct ca_token *tok)
+{
+	return token_json(id, tok, FRAME_TRUE);
 }
 
 static char *reference_path(const struct file_store *fs, enum ca_mode mode)
@@ -277,14 +346,28 @@ static char *reference_path(const struct file_store *fs, enum ca_mode mode)
 	return ca_fs_join(fs->home, mode == CA_MODE_M2M ? "token_m2m.json" : "token_oauth.json");
 }
 
+/*
+ * The per-identity record. With a cache_file, only an OAuth identity has
+ * one, to keep its refresh token (the cache_file holds the token), named
+ * after the identity and the cache_file's path: another cache_file (another
+ * user's login through the same client) never sees it.
+ */
 static char *identity_path(const struct file_store *fs, const struct ca_identity *id)
 {
-	char tag[40], name[64];
+	unsigned char digest[SHA256_DIGEST_LEN];
+	char tag[40], name[96];
 
-	if (fs->cache_file)
+	if (fs->cache_file && id->mode != CA_MODE_OAUTH)
 		return NULL;
 	ca_identity_tag(id, tag);
-	snprintf(name, sizeof(name), "tokens/%s.json", tag);
+	if (fs->cache_file) {
+		ca_sha256(digest, fs->cache_file, strlen(fs->cache_file));
+		snprintf(name, sizeof(name), "tokens/%s-cache-%02x%02x%02x%02x%02x%02x%02x%02x.json",
+			tag, digest[0], digest[1], digest[2], digest[3], digest[4], digest[5],
+			digest[6], digest[7]);
+	} else {
+		snprintf(name, sizeof(name), "tokens/%s.json", tag);
+	}
 	return ca_fs_join(fs->home, name);
 }
 
@@ -314,7 +397,8 @@ static void warn_once(struct file_store *fs, const char *path, const char *fmt, 
 	ca_warn("%s", line);
 }
 
-static int read_record(struct file_store *fs, struct token_record *rec, const char *path)
+static int read_record(struct file_store *fs, struct token_record *rec, const char *path,
+	enum frame frame)
 {
 	const char *why = NULL;
 	char *json = NULL;
@@ -331,7 +415,7 @@ static int read_record(struct file_store *fs, struct token_record *rec, const ch
 	}
 	if (repaired)
 		warn_once(fs, path, "%s was readable by other users; made it private (0600)", path);
-	error = record_parse_why(rec, &why, json, len);
+	error = record_parse_why(rec, &why, json, len, frame);
 	ca_free(json);
 	if (error) {
 		warn_once(fs, path, "ignoring damaged token file %s: %s; it will be replaced", path,
@@ -363,8 +447,9 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 {
 	struct file_store *fs = (struct file_store *)s;
 	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
-	struct token_record rec, best;
-	int found = 0, i, error;
+	struct token_record rec, best, side;
+	char *refresh = NULL; /* a refresh token of this identity (secret) */
+	int found = 0, has_side = 0, i, error;
 
 	memset(&best, 0, sizeof(best));
 	if ((error = check_dirs(fs))) {
@@ -375,14 +460,22 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 	for (i = 0; i < 2; i++) {
 		int mine;
 
-		if (!paths[i] || read_record(fs, &rec, paths[i]))
+		if (!paths[i] || read_record(fs, &rec, paths[i], i ? FRAME_REFERENCE : FRAME_TRUE))
 			continue;
 		mine = record_matches(&rec, id, 1);
 		if (!mine)
 			ca_debug("file store: %s holds %s", paths[i], record_matches(&rec, id, 0) ?
 				"this client's token for another client secret" :
 				"another identity's token");
-		if (mine && (!found || rec.tok.expiration > best.tok.expiration)) {
+		if (mine && rec.tok.refresh_token && !refresh) {
+			refresh = rec.tok.refresh_token;
+			rec.tok.refresh_token = NULL;
+		}
+		/* With a cache_file, the record in tokens/ only keeps the refresh token. */
+		if (mine && i == 0 && fs->cache_file) {
+			side = rec;
+			has_side = 1;
+		} else if (mine && (!found || rec.tok.expiration > best.tok.expiration)) {
 			ca_debug("file store: %s token found in %s (expires in %lld s)",
 				ca_mode_name(id->mode), paths[i],
 				(long long)(rec.tok.expiration - ca_now()));
@@ -393,24 +486,52 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 			record_clear(&rec);
 		}
 	}
+	if (!found && has_side && refresh) {
+		/*
+		 * The cache_file no longer names this identity (the reference
+		 * rewrote it, or it is gone): its access token is the cache_file's
+		 * to vouch for, so the record is taken as expired, for its refresh
+		 * token.
+		 */
+		ca_debug("file store: only a refresh token for this identity, in %s", paths[0]);
+		best = side;
+		has_side = 0;
+		best.tok.expiration = 0;
+		found = 1;
+	}
+	if (has_side)
+		record_clear(&side);
 	if (!found)
 		ca_debug("file store: no %s token for this identity in %s", ca_mode_name(id->mode),
 			paths[0] ? paths[0] : paths[1]);
 	ca_free(paths[0]);
 	ca_free(paths[1]);
-	if (!found)
+	if (!found) {
+		ca_free(refresh);
 		return CA_ENOTFOUND;
+	}
+	/*
+	 * The reference rewrites its file without the refresh token: the
+	 * other record's is this identity's too.
+	 */
+	if (!best.tok.refresh_token && refresh) {
+		ca_debug("file store: the refresh token comes from %s", fs->cache_file ?
+			"the identity's record in tokens/" : "the identity's other record");
+		best.tok.refresh_token = refresh;
+		refresh = NULL;
+	}
+	ca_free(refresh);
 	ca_token_move(out, &best.tok);
 	record_clear(&best);
 	return 0;
 }
 
-static int ensure_dirs(const struct file_store *fs)
+static int ensure_dirs(const struct file_store *fs, int need_tokens)
 {
 	char *tokens;
 	int error;
 
-	if (fs->cache_file)
+	if (fs->cache_file && !need_tokens)
 		return 0;
 	if ((error = ca_fs_private_dir(fs->home)))
 		return error;
@@ -423,31 +544,39 @@ static int ensure_dirs(const struct file_store *fs)
 static int file_token_save(struct store *s, const struct ca_identity *id, const struct ca_token *tok)
 {
 	struct file_store *fs = (struct file_store *)s;
-	char *json = NULL, *ipath = NULL, *rpath = NULL;
+	char *json = NULL, *rjson = NULL, *ipath = NULL, *rpath = NULL;
+	/* With a cache_file, tokens/ keeps only what has a refresh token. */
+	int side = fs->cache_file && id->mode == CA_MODE_OAUTH;
 	int error;
 
-	if ((error = ensure_dirs(fs)))
+	if ((error = ensure_dirs(fs, side && tok->refresh_token)))
 		return error;
 	ca_error_clear();
-	json = ca_file_store_token_json(id, tok);
-	if (!json) {
+	json = token_json(id, tok, FRAME_TRUE);
+	rjson = json ? token_json(id, tok, FRAME_REFERENCE) : NULL;
+	if (!json || !rjson) {
 		/* The random source may have failed (its message is kept). */
 		error = ca_error_code() ? ca_error_code() : ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
 	ipath = identity_path(fs, id);
 	rpath = reference_path(fs, id->mode);
-	if (!rpath || (!fs->cache_file && !ipath)) {
+	if (!rpath || ((!fs->cache_file || side) && !ipath)) {
 		error = ca_error(CA_ERR, "out of memory");
 		goto out;
 	}
-	if (ipath && (error = ca_fs_write_atomic(ipath, json, strlen(json))))
+	if (ipath && side && !tok->refresh_token)
+		error = ca_fs_remove(ipath); /* no refresh token left to keep */
+	else if (ipath)
+		error = ca_fs_write_atomic(ipath, json, strlen(json));
+	if (error)
 		goto out;
 	/* The reference's file holds the most recent token of the mode. */
-	error = ca_fs_write_atomic(rpath, json, strlen(json));
-	ca_debug("file store: token saved to %s", ipath ? ipath : rpath);
+	error = ca_fs_write_atomic(rpath, rjson, strlen(rjson));
+	ca_debug("file store: token saved to %s", fs->cache_file ? rpath : ipath);
 out:
 	ca_free(json);
+	ca_free(rjson);
 	ca_free(ipath);
 	ca_free(rpath);
 	return error;
@@ -464,7 +593,7 @@ static int file_token_erase(struct store *s, const struct ca_identity *id)
 		found = exists(ipath);
 		error = ca_fs_remove(ipath);
 	}
-	if (!error && rpath && read_record(fs, &rec, rpath) == 0) {
+	if (!error && rpath && read_record(fs, &rec, rpath, FRAME_REFERENCE) == 0) {
 		if (record_matches(&rec, id, 0)) {
 			found = 1;
 			error = ca_fs_remove(rpath);
@@ -478,13 +607,14 @@ static int file_token_erase(struct store *s, const struct ca_identity *id)
 	return error;
 }
 
-static int list_one(struct file_store *fs, const char *path, store_token_cb cb, void *payload)
+static int list_one(struct file_store *fs, const char *path, enum frame frame,
+	store_token_cb cb, void *payload)
 {
 	struct store_token_info info;
 	struct token_record rec;
 	int stop;
 
-	if (read_record(fs, &rec, path))
+	if (read_record(fs, &rec, path, frame))
 		return 0;
 	memset(&info, 0, sizeof(info));
 	info.mode = rec.has_identity ? rec.mode :
@@ -510,7 +640,7 @@ static int reference_is_copy(struct file_store *fs, const char *path)
 	char *ipath;
 	int copy = 0;
 
-	if (read_record(fs, &rec, path))
+	if (read_record(fs, &rec, path, FRAME_REFERENCE))
 		return 1;
 	if (rec.has_identity) {
 		ca_identity_init(&id);
@@ -538,7 +668,7 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 	for (i = 0; i < 2 && !stop; i++) {
 		path = reference_path(fs, i ? CA_MODE_OAUTH : CA_MODE_M2M);
 		if (path && (fs->cache_file || !reference_is_copy(fs, path)))
-			stop = list_one(fs, path, cb, payload);
+			stop = list_one(fs, path, FRAME_REFERENCE, cb, payload);
 		ca_free(path);
 		if (fs->cache_file)
 			return 0;
@@ -552,7 +682,7 @@ static int file_token_list(struct store *s, store_token_cb cb, void *payload)
 			continue;
 		path = ca_fs_join(dir, entry->d_name);
 		if (path)
-			stop = list_one(fs, path, cb, payload);
+			stop = list_one(fs, path, FRAME_TRUE, cb, payload);
 		ca_free(path);
 	}
 	if (d)

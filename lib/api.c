@@ -72,7 +72,8 @@ static int create(struct carto_auth **out, struct ca_config_request *req,
 		req->use_cache = !opts->no_cache;
 		req->api_base_url = opts->api_base_url;
 		req->org = opts->org;
-		req->min_ttl = opts->min_ttl > 0 ? opts->min_ttl : CA_DEFAULT_MIN_TTL;
+		if (opts->min_ttl > 0)
+			req->min_ttl = opts->min_ttl;
 		if (opts->no_browser)
 			req->open_browser = 0;
 	}

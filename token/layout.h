@@ -47,7 +47,7 @@ struct ca_module_head {
 #define CA_LAYOUT_TOKEN(S, F) S(struct ca_token) \
 	F(struct ca_token, access_token) F(struct ca_token, expiration) \
 	F(struct ca_token, api_base_url) F(struct ca_token, refresh_token) \
-	F(struct ca_token, account)
+	F(struct ca_token, account) F(struct ca_token, lifetime)
 
 #define CA_LAYOUT_IDENTITY(S, F) S(struct ca_identity) \
 	F(struct ca_identity, mode) F(struct ca_identity, auth_url) \

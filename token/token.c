@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 void ca_token_init(struct ca_token *tok)
 {
@@ -32,10 +33,42 @@ void ca_token_move(struct ca_token *dst, struct ca_token *src)
 	ca_token_init(src);
 }
 
+int64_t ca_token_margin(const struct ca_token *tok, int min_ttl)
+{
+	if (min_ttl >= 0)
+		return min_ttl;
+	if (tok->lifetime > 0 && tok->lifetime / 2 < CA_MIN_TTL_DEFAULT)
+		return tok->lifetime / 2;
+	return CA_MIN_TTL_DEFAULT;
+}
+
 int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl)
 {
 	return tok->access_token && tok->access_token[0] &&
-		tok->expiration - now >= (int64_t)min_ttl && tok->expiration > now;
+		tok->expiration - now >= ca_token_margin(tok, min_ttl) && tok->expiration > now;
+}
+
+int64_t ca_time_to_reference(int64_t t)
+{
+	time_t tt = (time_t)t, r;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm))
+		return t;
+	tm.tm_isdst = -1;
+	r = mktime(&tm);
+	return r == (time_t)-1 ? t : (int64_t)r;
+}
+
+int64_t ca_time_from_reference(int64_t ref)
+{
+	time_t tt = (time_t)ref, r;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm))
+		return ref;
+	r = timegm(&tm);
+	return r == (time_t)-1 ? ref : (int64_t)r;
 }
 
 int ca_time_from_double(int64_t *out, double seconds)
@@ -131,6 +164,7 @@ int ca_token_parse_response(struct ca_token *out, const char *body, size_t len,
 	}
 	tok.access_token = ca_strdup(access);
 	tok.expiration = now + (int64_t)expires->valuedouble;
+	tok.lifetime = (int64_t)expires->valuedouble;
 	if (!tok.access_token || (error = dup_optional(&tok.refresh_token, root, "refresh_token"))) {
 		error = error ? error : ca_error(CA_ERR, "out of memory");
 		goto out;

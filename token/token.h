@@ -11,6 +11,8 @@ struct ca_token {
 	char *api_base_url;
 	char *refresh_token; /* secret, or NULL */
 	char *account;       /* the user id (OAuth) or client id (M2M), or NULL */
+	int64_t lifetime;    /* seconds the server granted (expires_in, or the
+	                      * claims' exp - iat); 0 when unknown */
 };
 
 void ca_token_init(struct ca_token *tok);
@@ -27,8 +29,30 @@ void ca_token_move(struct ca_token *dst, struct ca_token *src);
 #define CA_TIME_LIMIT 1e15
 int ca_time_from_double(int64_t *out, double seconds);
 
-/* Whether the token has at least min_ttl seconds left at now. */
+/*
+ * The renewal margin (SPEC, Protocol: min_ttl). CA_MIN_TTL_AUTO (no
+ * explicit min_ttl): CA_MIN_TTL_DEFAULT seconds or half the token's
+ * lifetime, whichever is less (CA_MIN_TTL_DEFAULT when the lifetime is
+ * unknown); an explicit min_ttl (>= 0) is honoured as given.
+ */
+#define CA_MIN_TTL_AUTO (-1)
+#define CA_MIN_TTL_DEFAULT 300
+int64_t ca_token_margin(const struct ca_token *tok, int min_ttl);
+
+/* Whether the token has at least its margin (ca_token_margin) left at now. */
 int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl);
+
+/*
+ * The Python reference's time frame for the `expiration` of its files
+ * (token_oauth.json, token_m2m.json, a shared cache_file): it computes
+ * datetime.utcnow().timestamp(), the UTC wall-clock time read as local
+ * time, so shifted by the local UTC offset. ca_time_to_reference() turns a
+ * true Unix time into that frame (mktime of the UTC broken-down time),
+ * ca_time_from_reference() back (timegm of the local broken-down time).
+ * Per-identity records and the keyring keep true Unix time.
+ */
+int64_t ca_time_to_reference(int64_t t);
+int64_t ca_time_from_reference(int64_t ref);
 
 /*
  * Whether a token from a server is made of RFC 6750's b64token characters

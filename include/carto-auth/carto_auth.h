@@ -65,7 +65,8 @@ struct carto_auth_options {
 	int interactive;          /* OAuth: 1 allows a browser login or prompt;
 	                           * 0 (default) fails with CARTO_AUTH_ELOGIN */
 	int min_ttl;              /* seconds a returned token must still be
-	                           * valid; 0 means the default, 300 */
+	                           * valid; 0 means the default: 300 or half
+	                           * the token's lifetime, whichever is less */
 };
 
 struct carto_auth;

@@ -88,6 +88,7 @@ static char *token_secret_json(const struct ca_identity *id, const struct ca_tok
 	    !cJSON_AddNumberToObject(root, "expiration", (double)tok->expiration) ||
 	    (tok->api_base_url && !cJSON_AddStringToObject(root, "api_base_url", tok->api_base_url)) ||
 	    (tok->refresh_token && !cJSON_AddStringToObject(root, "refresh_token", tok->refresh_token)) ||
+	    (tok->lifetime > 0 && !cJSON_AddNumberToObject(root, "lifetime", (double)tok->lifetime)) ||
 	    (m2m && (!cJSON_AddStringToObject(root, "secret_salt", fp.salt) ||
 		     !cJSON_AddStringToObject(root, "secret_hmac", fp.hmac)))) {
 		ca_error(CA_ERR, "out of memory");
@@ -109,13 +110,18 @@ int ca_secret_store_token_parse(struct ca_token *out, const char *data, size_t l
 	GHashTable *attrs, const struct ca_identity *id)
 {
 	const char *access, *api, *refresh, *account;
-	const cJSON *exp;
+	const cJSON *exp, *life;
 	struct ca_token tok;
 	cJSON *root;
 	int error = CA_EINVAL;
 
 	ca_token_init(&tok);
 	root = cJSON_ParseWithLength(data, len);
+	/* The granted lifetime (the renewal margin), when the item has one. */
+	life = cJSON_GetObjectItemCaseSensitive(root, "lifetime");
+	if (cJSON_IsNumber(life) && (ca_time_from_double(&tok.lifetime, life->valuedouble) ||
+	    tok.lifetime < 0))
+		tok.lifetime = 0;
 	access = ca_secret_nonempty(ca_json_str(root, "access_token"));
 	exp = cJSON_GetObjectItemCaseSensitive(root, "expiration");
 	if (!access || strpbrk(access, "\r\n") || !cJSON_IsNumber(exp) ||

@@ -1,5 +1,7 @@
 """CartoAuth: the Python reference's interface over the carto-auth helper."""
 
+import base64
+import json
 import os
 import sys
 import threading
@@ -14,9 +16,26 @@ from carto_auth.utils import (
     unix_time,
 )
 
-# A token from the helper with less than this left is asked for again (the
-# helper then renews it: its min_ttl default is the same).
+# A token from the helper with less than this left, or half its lifetime
+# when that is less, is asked for again (the helper then renews it: its
+# min_ttl default is the same rule).
 MIN_TTL = 300
+
+
+def _lifetime(token):
+    """exp - iat of a JWT's claims, or None (the signature is not checked)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return lifetime if lifetime > 0 else None
+
+
+def _margin(token):
+    lifetime = _lifetime(token)
+    return MIN_TTL if lifetime is None else min(MIN_TTL, lifetime // 2)
 
 
 def _path(value):
@@ -87,8 +106,8 @@ class CartoAuth:
         self._open_browser = open_browser
         self._org = org
         # Seconds a held token must have left to be handed out: none for a
-        # token the caller gave (the reference's rule), MIN_TTL for one the
-        # helper gave.
+        # token the caller gave (the reference's rule), MIN_TTL or half the
+        # token's lifetime (the less) for one the helper gave.
         self._margin = 0
         self._lock = threading.RLock()
 
@@ -237,7 +256,7 @@ class CartoAuth:
         self._access_token = token
         # Held as the reference holds it; the helper's answer is Unix time.
         self._expiration = int(reference_time(expiry))
-        self._margin = MIN_TTL
+        self._margin = _margin(token)
         if answer.get("api_base_url"):
             self._api_base_url = answer["api_base_url"]
 

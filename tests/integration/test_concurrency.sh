@@ -15,6 +15,10 @@ CREDS=$TEST_TMP/creds.json
 make_creds_file "$CREDS" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL"
 M2M=$'credentials_file='"$CREDS"$'\n\n'
 OAUTH=$'mode=oauth\napi_base_url='"$STANDIN_URL"$'\ninteractive=false\n\n'
+# The renewal cases store a 100 s token: without min_ttl it is reused while
+# 50 s (half its lifetime) are left, so they ask for the 300 s margin.
+M2M_300=$'credentials_file='"$CREDS"$'\nmin_ttl=300\n\n'
+OAUTH_300=$'mode=oauth\napi_base_url='"$STANDIN_URL"$'\ninteractive=false\nmin_ttl=300\n\n'
 
 # -- the lock wait is bounded: started first, checked last (it takes 61 s) ----
 # A live holder keeps the identity's lock (flock(1) on the lock file) longer
@@ -93,14 +97,14 @@ t_case "32 parallel gets on an empty store: one token request, one token" case_e
 case_expiring_token() {
   export CARTO_AUTH_HOME=$TEST_TMP/expiring CARTO_AUTH_DEBUG=1
   local before old
-  # A stored token with 100 s left: under the default min_ttl of 300 s.
+  # A stored token with 100 s left: under min_ttl=300.
   standin_fault '{"path": "/oauth/token", "kind": "expires_in", "value": 100}'
   run "$M2M" get
   assert_rc 0
   old=$(kv_get "$OUT" password)
   before=$(standin_requests /oauth/token client_credentials)
   standin_fault '{"path": "/oauth/token", "kind": "delay", "seconds": 2}'
-  parallel 32 expiring "$M2M"
+  parallel 32 expiring "$M2M_300"
   check_parallel 32 expiring
   assert_ne "$old" "$(cat "$TEST_TMP/expiring.token")" "renewed"
   assert_eq $((before + 1)) "$(standin_requests /oauth/token client_credentials)" \
@@ -110,7 +114,7 @@ case_expiring_token() {
 t_case "32 parallel gets with an expiring token: one renewal" case_expiring_token
 
 # OAuth: log in once with the scripted browser; the login's token says
-# expires_in=100, so it is due for renewal at once (min_ttl 300).
+# expires_in=100, so it is due for renewal at once with min_ttl=300.
 oauth_login() {
   standin_fault '{"path": "/oauth/token", "grant_type": "authorization_code", "kind": "expires_in", "value": 100}'
   run $'mode=oauth\napi_base_url='"$STANDIN_URL"$'\n\n' get
@@ -126,7 +130,7 @@ case_oauth_refresh() {
   codes=$(standin_requests /oauth/token authorization_code)
   refreshes=$(standin_requests /oauth/token refresh_token)
   standin_fault '{"path": "/oauth/token", "grant_type": "refresh_token", "kind": "delay", "seconds": 2}'
-  parallel 16 oauth "$OAUTH"
+  parallel 16 oauth "$OAUTH_300"
   check_parallel 16 oauth
   assert_eq $((refreshes + 1)) "$(standin_requests /oauth/token refresh_token)" \
     "exactly one refresh_token grant"

@@ -229,7 +229,9 @@ case_oauth_refresh_fails() {
   standin_fault '{"path": "/oauth/token", "grant_type": "authorization_code", "kind": "expires_in", "value": 100}'
   run $'mode=oauth\napi_base_url='"$A_URL"$'\n\n' get
   assert_rc 0 "login"
-  local input=$'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\n\n'
+  # A 100 s token is due for renewal with min_ttl=300 (without it, only
+  # once less than half its lifetime is left).
+  local input=$'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\nmin_ttl=300\n\n'
   fault_get '{"path": "/oauth/token", "kind": "status", "status": 503, "count": 3}' "$input"
   expect_failure "the server answered HTTP 503 (tried 3 times)" 3 1500 4000
   fault_get '{"path": "/oauth/token", "kind": "reset", "count": 3}' "$input"
@@ -285,7 +287,7 @@ case_debug_oauth_refresh() {
   assert_rc 0 "login"
   local old_refresh new_refresh s
   old_refresh=$(json_file_get "$CARTO_AUTH_HOME/token_oauth.json" refresh_token)
-  run $'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\n\n' --debug get
+  run $'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\nmin_ttl=300\n\n' --debug get
   assert_rc 0
   assert_contains "$ERR" "debug: broker: the stored token has "
   assert_contains "$ERR" "under min_ttl 300: renewing"

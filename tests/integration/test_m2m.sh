@@ -144,9 +144,14 @@ case_min_ttl() {
   assert_rc 0
   kv_get "$OUT" password >"$TEST_TMP/short"
   before=$(standin_requests /oauth/token)
-  # Fresh from the server: handed out although under min_ttl. Stored: renewed.
+  # No min_ttl given: a 100 s token is reused while half its lifetime is left.
   CARTO_AUTH_HOME=$home run_helper "$REQ" get
-  assert_ne "$(cat "$TEST_TMP/short")" "$(kv_get "$OUT" password)" "renewed (100 s < 300 s)"
+  assert_eq "$(cat "$TEST_TMP/short")" "$(kv_get "$OUT" password)" "reused (100 s token, 50 s margin)"
+  assert_eq "$before" "$(standin_requests /oauth/token)"
+  # An explicit min_ttl=300: fresh from the server it was handed out although
+  # under min_ttl; stored, it is renewed.
+  CARTO_AUTH_HOME=$home run_helper $'credentials_file='"$CREDS"$'\nmin_ttl=300\n\n' get
+  assert_ne "$(cat "$TEST_TMP/short")" "$(kv_get "$OUT" password)" "renewed (100 s < min_ttl=300)"
   assert_eq $((before + 1)) "$(standin_requests /oauth/token)"
   CARTO_AUTH_HOME=$home run_helper $'credentials_file='"$CREDS"$'\nmin_ttl=90000\n\n' get
   assert_rc 0

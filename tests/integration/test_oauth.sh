@@ -405,8 +405,8 @@ case_refresh_short_token() {
   fresh short
   standin_fault '{"kind": "expires_in", "value": 5}'
   login_once
-  sleep 1
-  # less than min_ttl (300 s) left: renewed by the refresh token
+  sleep 4
+  # less than half its 5 s lifetime left: renewed by the refresh token
   run_helper $'mode=oauth\ninteractive=false\n\n' get
   assert_rc 0
   assert_eq 1 "$(standin_requests /oauth/token refresh_token)"

@@ -140,6 +140,8 @@ case_renewal() {
 from carto_auth import CartoAuth
 a = CartoAuth.from_m2m("./carto-credentials.json", cache_filepath="./short.json")
 first = a.get_access_token()
+# Reused while half its 5 s lifetime is left, renewed once less is.
+time.sleep(4)
 second = a.get_access_token()
 print("renewed=" + str(first != second))'
   standin_settings '{"expires_in": 86400}'
@@ -147,6 +149,23 @@ print("renewed=" + str(first != second))'
   assert_eq True "$(kv_get "$OUT" renewed)" "a token about to expire is renewed"
 }
 t_case "get_access_token() renews a token about to expire" case_renewal
+
+case_short_tokens_reused() {
+  local before
+  standin_settings '{"expires_in": 120}'
+  before=$(standin_requests /oauth/token)
+  py "$NB" 'from carto_auth import CartoAuth
+a = CartoAuth.from_m2m("./carto-credentials.json", cache_filepath="./short120.json")
+tokens = {a.get_access_token() for _ in range(4)}
+b = CartoAuth.from_m2m("./carto-credentials.json", cache_filepath="./short120.json")
+tokens.add(b.get_access_token())
+print("tokens=" + str(len(tokens)))'
+  standin_settings '{"expires_in": 86400}'
+  assert_rc 0
+  assert_eq 1 "$(kv_get "$OUT" tokens)" "120 s tokens: one token for 5 calls"
+  assert_eq $((before + 1)) "$(standin_requests /oauth/token)" "120 s tokens: one token request"
+}
+t_case "get_access_token() with 120 s tokens: one request, one token (no min_ttl given)" case_short_tokens_reused
 
 case_pydeck_carto_credentials() {
   # What pydeck_carto.get_layer_credentials() reads: get_api_base_url() in

@@ -96,7 +96,8 @@ static void defaults(void **state)
 	assert_int_equal(1, cfg.open_browser);
 	assert_int_equal(1, cfg.interactive);
 	assert_int_equal(0, cfg.carto_dw);
-	assert_int_equal(CA_DEFAULT_MIN_TTL, cfg.min_ttl);
+	/* not given: min(300 s, half the token's lifetime) */
+	assert_int_equal(CA_MIN_TTL_AUTO, cfg.min_ttl);
 	assert_int_equal(CA_DEFAULT_LOGIN_TIMEOUT, cfg.login_timeout);
 	ca_config_clear(&cfg);
 
