@@ -19,11 +19,11 @@ CREDS=$TEST_TMP/creds.json
 make_creds_file "$CREDS" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL"
 REQ=$'credentials_file='"$CREDS"$'\n\n'
 
-# run_parallel N NAME: N gets at once; prints the distinct tokens.
+# run_parallel N NAME [REQUEST]: N gets at once; prints the distinct tokens.
 run_parallel() {
-  local n=$1 name=$2 i
+  local n=$1 name=$2 req=${3:-$REQ} i
   for ((i = 0; i < n; i++)); do
-    run_helper_bg "$name.$i" "$REQ" get
+    run_helper_bg "$name.$i" "$req" get
   done
   wait_helpers
   for ((i = 0; i < n; i++)); do
@@ -54,7 +54,8 @@ case_expiring() {
   assert_rc 0
   before=$(standin_requests /oauth/token)
   standin_fault '{"path": "/oauth/token", "kind": "delay", "seconds": 2}'
-  tokens=$(run_parallel 32 expiring)
+  # min_ttl=300: a 100 s token is otherwise reused while 50 s are left.
+  tokens=$(run_parallel 32 expiring $'credentials_file='"$CREDS"$'\nmin_ttl=300\n\n')
   assert_eq 1 "$(printf '%s\n' "$tokens" | wc -l)" "all 32 print the same token"
   assert_eq $((before + 1)) "$(standin_requests /oauth/token)" "exactly one renewal"
 }
