@@ -373,9 +373,6 @@ int ca_device_login(struct ca_token *out, const struct ca_config *cfg)
 		goto out;
 	ca_notice("Login approved; getting the account's details...");
 	ca_http_budget_reset();
-	if (!tok.refresh_token)
-		ca_debug("the server issued no refresh token (scope \"%s\")",
-			cfg->scope ? cfg->scope : "");
 	if ((rc = ca_oauth_finish(&tok, cfg, 1)) < 0)
 		goto out;
 	ca_token_move(out, &tok);

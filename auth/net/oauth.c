@@ -167,6 +167,9 @@ int ca_oauth_finish(struct ca_token *tok, const struct ca_config *cfg, int disco
 {
 	int rc;
 
+	if (discover && !tok->refresh_token)
+		ca_debug("the server issued no refresh token (scope \"%s\")",
+			cfg->scope ? cfg->scope : "");
 	if (cfg->api_base_url && *cfg->api_base_url) {
 		if (!(tok->api_base_url = ca_strdup(cfg->api_base_url)))
 			return oom();
@@ -227,10 +230,6 @@ int ca_oauth_login(struct ca_token *out, const struct ca_config *cfg)
 		ca_error_prefix("login");
 		goto out;
 	}
-	if (!tok.refresh_token)
-		ca_debug("the server issued no refresh token (scope \"%s\")",
-			cfg->scope ? cfg->scope : "");
-
 	if ((rc = ca_oauth_finish(&tok, cfg, 1)) < 0)
 		goto out;
 	ca_token_move(out, &tok);

@@ -43,8 +43,9 @@ int ca_oauth_jwt_subject(char **out, const char *jwt);
 
 /*
  * What every OAuth grant does with a new token: the API base URL as given
- * (or, with discover, found through the accounts endpoint) and the account
- * from the token's subject.
+ * (or, with discover, found through the accounts endpoint: a login) and the
+ * account from the token's subject. A login's token without a refresh
+ * token is noted in the debug trace.
  */
 int ca_oauth_finish(struct ca_token *tok, const struct ca_config *cfg, int discover);
 
