@@ -10,6 +10,7 @@
 #include "util/text.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void init_library(void)
 {
+	tzset(); /* once, before any thread reads the local time zone */
 	ca_notice_set_sink(notice_to_stderr);
 }
 

@@ -48,27 +48,41 @@ int ca_token_valid(const struct ca_token *tok, int64_t now, int min_ttl)
 		tok->expiration - now >= ca_token_margin(tok, min_ttl) && tok->expiration > now;
 }
 
-int64_t ca_time_to_reference(int64_t t)
+/*
+ * The local UTC offset in force at t (east positive). localtime_r, not
+ * mktime: glibc's mktime re-reads the time zone on every call, which a
+ * host's other threads may be doing at the same moment.
+ */
+static int gmt_offset(int64_t t, long *out)
 {
-	time_t tt = (time_t)t, r;
+	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (!gmtime_r(&tt, &tm))
+	if (!localtime_r(&tt, &tm))
+		return -1;
+	*out = tm.tm_gmtoff;
+	return 0;
+}
+
+int64_t ca_time_to_reference(int64_t t)
+{
+	long off, at_ref;
+
+	/* The reference's value r is the instant whose local wall time is t's
+	 * UTC wall time: r = t - offset(r). The offset at t is right except
+	 * across a clock change, where the one at the first guess is. */
+	if (gmt_offset(t, &off))
 		return t;
-	tm.tm_isdst = -1;
-	r = mktime(&tm);
-	return r == (time_t)-1 ? t : (int64_t)r;
+	if (!gmt_offset(t - off, &at_ref) && at_ref != off)
+		off = at_ref;
+	return t - off;
 }
 
 int64_t ca_time_from_reference(int64_t ref)
 {
-	time_t tt = (time_t)ref, r;
-	struct tm tm;
+	long off;
 
-	if (!localtime_r(&tt, &tm))
-		return ref;
-	r = timegm(&tm);
-	return r == (time_t)-1 ? ref : (int64_t)r;
+	return gmt_offset(ref, &off) ? ref : ref + off;
 }
 
 int ca_time_from_double(int64_t *out, double seconds)
