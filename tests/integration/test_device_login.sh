@@ -246,7 +246,7 @@ on_tty() {
   shift 3
   TTY_OUT=$TEST_TMP/typescript
   RC=0
-  TERM=$term timeout -k 5 60 script -qec \
+  TERM=$term SHELL=/bin/bash timeout -k 5 60 script -qec \
     "stty cols $cols rows $rows; exec $(printf '%q ' "$CARTO_AUTH" "$@")" \
     "$TTY_OUT" </dev/null >/dev/null 2>&1 || RC=$?
 }

@@ -9,11 +9,13 @@ command -v script >/dev/null || t_skip_all "script (util-linux) is missing"
 
 # on_tty ARGS...: the helper with standard error on a pseudo-terminal and
 # standard output in a file. Sets OUT (the file), TTY (what the terminal
-# showed) and RC.
+# showed) and RC. script(1) runs the command with $SHELL, and %q may quote
+# as $'...', which only bash reads: so the shell is bash, whatever the
+# caller's login shell is.
 on_tty() {
   local cmd
   printf -v cmd '%q ' "$CARTO_AUTH" "$@"
-  TTY=$(script -qec "$cmd >$(printf '%q' "$TEST_TMP/tty.out") </dev/null" /dev/null | tr -d '\r') && RC=0 || RC=$?
+  TTY=$(SHELL=/bin/bash script -qec "$cmd >$(printf '%q' "$TEST_TMP/tty.out") </dev/null" /dev/null | tr -d '\r') && RC=0 || RC=$?
   OUT=$(cat "$TEST_TMP/tty.out")
 }
 
