@@ -174,12 +174,16 @@ static int read_attribute(char **out, const cJSON *root, const char *name, const
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
 
-	if (!item)
-		return ca_error(CA_EINVAL, "missing attribute %s in %s", name, path);
+	if (!item) {
+		ca_error(CA_EINVAL, "missing attribute %s in %s", name, path);
+		return ca_error_set_reason(CA_REASON_MISSING_ATTRIBUTE);
+	}
 	if (!cJSON_IsString(item))
 		return ca_error(CA_EINVAL, "attribute %s in %s must be a string", name, path);
-	if (!item->valuestring[0])
-		return ca_error(CA_EINVAL, "missing value for %s in %s", name, path);
+	if (!item->valuestring[0]) {
+		ca_error(CA_EINVAL, "missing value for %s in %s", name, path);
+		return ca_error_set_reason(CA_REASON_MISSING_VALUE);
+	}
 	if (strpbrk(item->valuestring, "\r\n"))
 		return ca_error(CA_EINVAL, "attribute %s in %s holds a line break", name, path);
 	*out = ca_strdup(item->valuestring);
@@ -195,7 +199,8 @@ int ca_config_parse_credentials(struct ca_config *cfg, const char *text, size_t 
 
 	root = cJSON_ParseWithLength(text, len);
 	if (!root || !cJSON_IsObject(root)) {
-		error = ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
+		ca_error(CA_EINVAL, "credentials file %s is not a JSON object", path);
+		error = ca_error_set_reason(CA_REASON_CREDENTIALS_NOT_JSON);
 		goto out;
 	}
 	if ((error = read_attribute(&api, root, "api_base_url", path)) ||
@@ -228,8 +233,10 @@ int ca_config_read_credentials(struct ca_config *cfg, const char *path)
 	int error;
 
 	error = ca_fs_read_file(&text, &len, path, CREDENTIALS_MAX);
-	if (error == CA_ENOTFOUND)
-		return ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
+	if (error == CA_ENOTFOUND) {
+		ca_error(CA_EINVAL, "cannot read credentials file %s: no such file", path);
+		return ca_error_set_reason(CA_REASON_CREDENTIALS_NOT_FOUND);
+	}
 	if (error)
 		return error;
 	error = ca_config_parse_credentials(cfg, text, len, path);

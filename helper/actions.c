@@ -399,6 +399,35 @@ static int dispatch(const struct proto_msg *msg, const char *action,
 	return route ? carto(msg, &cfg) : plain(msg);
 }
 
+/* The kind of failure, by the error code (util/error.h). */
+static const char *failure_kind(int code)
+{
+	switch (code) {
+	case CA_ENET: return "network";
+	case CA_EREFUSED: return "refused";
+	case CA_ELOGIN: return "login_required";
+	case CA_EKEYRING: return "keyring";
+	case CA_EINVAL: return "invalid";
+	default: return "failed";
+	}
+}
+
+/*
+ * A failed get, typed, on standard output for a caller that announced
+ * capability[]=carto-error (the Python drop-in): error= the kind, and
+ * error_reason= the cause by name when there is one. Names only, from our
+ * own tables: nothing a server wrote. The message stays on standard error.
+ */
+static void print_failure(void)
+{
+	const char *reason = ca_error_reason_name(ca_error_reason());
+
+	ca_proto_write(stdout, "capability[]", "carto-error");
+	ca_proto_write(stdout, "error", failure_kind(ca_error_code()));
+	if (reason)
+		ca_proto_write(stdout, "error_reason", reason);
+}
+
 int action_get(const struct options *opts)
 {
 	struct proto_msg msg;
@@ -407,6 +436,8 @@ int action_get(const struct options *opts)
 	if (read_request(&msg, opts))
 		return helper_fail(NULL);
 	status = dispatch(&msg, "get", carto_get, plain_get);
+	if (status != EXIT_OK && ca_proto_list_has(&msg, "capability[]", "carto-error"))
+		print_failure();
 	ca_proto_msg_clear(&msg);
 	return status;
 }

@@ -90,31 +90,52 @@ enum ca_error_reason ca_error_reason(void)
 	return last_reason;
 }
 
+/* Every reason but NONE and OTHER by name: OAuth's codes, then ours. */
+static const struct {
+	const char *name;
+	enum ca_error_reason reason;
+} reason_names[] = {
+	{ "invalid_request", CA_REASON_INVALID_REQUEST },
+	{ "invalid_client", CA_REASON_INVALID_CLIENT },
+	{ "invalid_grant", CA_REASON_INVALID_GRANT },
+	{ "unauthorized_client", CA_REASON_UNAUTHORIZED_CLIENT },
+	{ "unsupported_grant_type", CA_REASON_UNSUPPORTED_GRANT_TYPE },
+	{ "invalid_scope", CA_REASON_INVALID_SCOPE },
+	{ "access_denied", CA_REASON_ACCESS_DENIED },
+	{ "too_many_requests", CA_REASON_TOO_MANY_REQUESTS },
+	{ "server_error", CA_REASON_SERVER_ERROR },
+	{ "temporarily_unavailable", CA_REASON_TEMPORARILY_UNAVAILABLE },
+	{ "unreachable", CA_REASON_UNREACHABLE },
+	{ "credentials_not_found", CA_REASON_CREDENTIALS_NOT_FOUND },
+	{ "credentials_not_json", CA_REASON_CREDENTIALS_NOT_JSON },
+	{ "missing_attribute", CA_REASON_MISSING_ATTRIBUTE },
+	{ "missing_value", CA_REASON_MISSING_VALUE },
+};
+
 enum ca_error_reason ca_error_reason_parse(const char *oauth_error)
 {
-	static const struct {
-		const char *name;
-		enum ca_error_reason reason;
-	} names[] = {
-		{ "invalid_request", CA_REASON_INVALID_REQUEST },
-		{ "invalid_client", CA_REASON_INVALID_CLIENT },
-		{ "invalid_grant", CA_REASON_INVALID_GRANT },
-		{ "unauthorized_client", CA_REASON_UNAUTHORIZED_CLIENT },
-		{ "unsupported_grant_type", CA_REASON_UNSUPPORTED_GRANT_TYPE },
-		{ "invalid_scope", CA_REASON_INVALID_SCOPE },
-		{ "access_denied", CA_REASON_ACCESS_DENIED },
-		{ "too_many_requests", CA_REASON_TOO_MANY_REQUESTS },
-		{ "server_error", CA_REASON_SERVER_ERROR },
-		{ "temporarily_unavailable", CA_REASON_TEMPORARILY_UNAVAILABLE },
-	};
 	size_t i;
 
 	if (!oauth_error)
 		return CA_REASON_NONE;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(oauth_error, names[i].name))
-			return names[i].reason;
+	/* Only OAuth's own codes: a server cannot claim a local cause. */
+	for (i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
+		if (reason_names[i].reason <= CA_REASON_TEMPORARILY_UNAVAILABLE &&
+		    !strcmp(oauth_error, reason_names[i].name))
+			return reason_names[i].reason;
 	return CA_REASON_OTHER;
+}
+
+const char *ca_error_reason_name(enum ca_error_reason reason)
+{
+	size_t i;
+
+	if (reason == CA_REASON_OTHER)
+		return "other";
+	for (i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
+		if (reason_names[i].reason == reason)
+			return reason_names[i].name;
+	return NULL;
 }
 
 void ca_debug_set_sink(ca_debug_sink sink)

@@ -32,11 +32,13 @@ const char *ca_error_message(void);
 int ca_error_code(void);
 
 /*
- * Why a server refused, beside the code and the message: the OAuth error
- * code of the answer (RFC 6749 5.2, Auth0), typed. Control flow reads
- * this, never the message, whose words may come from the server
- * ("error_description"). ca_error() resets it to CA_REASON_NONE;
- * ca_error_prefix() keeps it.
+ * Why an operation failed, beside the code and the message, typed: the
+ * OAuth error code of a server's answer (RFC 6749 5.2, Auth0), or one of
+ * the local causes below it. Control flow reads this, never the message,
+ * whose words may come from the server ("error_description"), and a
+ * caller that asks is told it by name (ca_error_reason_name; the
+ * "carto-error" capability, docs/protocol.md). ca_error() resets it to
+ * CA_REASON_NONE; ca_error_prefix() keeps it.
  */
 enum ca_error_reason {
 	CA_REASON_NONE = 0,             /* no server error code (local, network) */
@@ -51,6 +53,12 @@ enum ca_error_reason {
 	CA_REASON_TOO_MANY_REQUESTS,
 	CA_REASON_SERVER_ERROR,
 	CA_REASON_TEMPORARILY_UNAVAILABLE,
+	/* Local causes. */
+	CA_REASON_UNREACHABLE,          /* no answer: connection, TLS, time-out */
+	CA_REASON_CREDENTIALS_NOT_FOUND, /* the credentials file does not exist */
+	CA_REASON_CREDENTIALS_NOT_JSON, /* ... is not a JSON object */
+	CA_REASON_MISSING_ATTRIBUTE,    /* ... lacks a required attribute */
+	CA_REASON_MISSING_VALUE,        /* ... has it empty */
 };
 
 /* Sets the reason of the current error; returns the current code. */
@@ -58,6 +66,8 @@ int ca_error_set_reason(enum ca_error_reason reason);
 enum ca_error_reason ca_error_reason(void);
 /* The reason for an OAuth "error" string (exact match, case-sensitive). */
 enum ca_error_reason ca_error_reason_parse(const char *oauth_error);
+/* Its stable lower-case name ("invalid_grant", "unreachable"); NULL for NONE. */
+const char *ca_error_reason_name(enum ca_error_reason reason);
 
 /* Debug trace (CARTO_AUTH_DEBUG=1 / --debug). Secrets are never passed. */
 typedef void (*ca_debug_sink)(const char *line);

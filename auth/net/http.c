@@ -361,9 +361,11 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 	for (i = 1; i <= HTTP_ATTEMPTS; i++) {
 		int64_t left = budget_left_ms();
 
-		if (left <= 0)
-			return ca_error(CA_ENET, "%s to %s failed: no answer within %d s",
+		if (left <= 0) {
+			ca_error(CA_ENET, "%s to %s failed: no answer within %d s",
 				req->what, host, HTTP_BUDGET_MS / 1000);
+			return ca_error_set_reason(CA_REASON_UNREACHABLE);
+		}
 		started = ca_clock_ms();
 		ca_http_response_clear(res);
 		error = attempt(res, &code, &retry_after, detail, req,
@@ -409,9 +411,12 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 		/* curl's detail names the cause ("Connection reset by peer"). */
 		why = detail[0] ? detail : curl_easy_strerror(code);
 		if (!retryable(code) || i == 1)
-			return ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, why);
-		return ca_error(CA_ENET, "%s to %s failed: %s (tried %d times)", req->what, host,
-			why, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
+			ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, why);
+		else
+			ca_error(CA_ENET, "%s to %s failed: %s (tried %d times)", req->what, host,
+				why, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
+		/* No answer, as the reference's ConnectionError. */
+		return ca_error_set_reason(CA_REASON_UNREACHABLE);
 	}
 	{
 		long status = res->status;

@@ -156,30 +156,27 @@ def decode_answer(data):
     return answer
 
 
-# "<what> to <host> failed: <why>": the server could not be reached or did
-# not answer in time.  An HTTP status or a refused redirect means it
-# answered, which is a CredentialsError as in the reference.
-_NETWORK = re.compile(r"^[^:]+ to \S+ failed: ")
-_ANSWERED = ("the server answered HTTP", "unexpected redirect")
+# A failed get, typed (docs/protocol.md): the helper answers a request that
+# announces capability[]=carto-error with error= (the kind) and
+# error_reason= (the cause).  The exception follows those names, never the
+# words of the message, part of which a server may have written.  A cause
+# not listed here, a refusal included, is a CredentialsError as in the
+# reference.
+_CAPABILITY = "carto-error"
+_BY_REASON = {
+    "unreachable": NetworkError,
+    "credentials_not_json": MalformedCredentialsError,
+    "missing_attribute": MissingAttributeError,
+    "missing_value": MissingValueError,
+    "credentials_not_found": CredentialsFileNotFoundError,
+}
 
 
-def error_for(message):
-    """The exception for the helper's one-line message."""
-    if _NETWORK.match(message) and not any(a in message for a in _ANSWERED):
-        return NetworkError(message)
-    if message.startswith("credentials file ") and message.endswith(
-        " is not a JSON object"
-    ):
-        return MalformedCredentialsError(message)
-    if message.startswith("missing attribute "):
-        return MissingAttributeError(message)
-    if message.startswith("missing value for "):
-        return MissingValueError(message)
-    if message.startswith("cannot read credentials file ") and message.endswith(
-        "no such file"
-    ):
-        return CredentialsFileNotFoundError(message)
-    return CredentialsError(message)
+def error_for(message, answer):
+    """The exception for a failed get: its message and its typed answer."""
+    if answer.get("capability[]") != _CAPABILITY:
+        return CredentialsError(message)
+    return _BY_REASON.get(answer.get("error_reason"), CredentialsError)(message)
 
 
 def _has_terminal():
@@ -312,7 +309,7 @@ def run_get(keys, login=False):
     Raises CredentialsError with the helper's message on failure.
     """
     binary = find_helper()
-    request = encode_request(keys)
+    request = encode_request({"capability[]": _CAPABILITY, **keys})
     err_out = sys.stderr if sys.stderr is not None else open(os.devnull, "w")
     relay = _StderrRelay(err_out)
     tty = _TerminalRelay(err_out) if login and needs_pseudo_terminal() else None
@@ -353,7 +350,7 @@ def run_get(keys, login=False):
         message = relay.errors[-1] if relay.errors else (
             f"{os.path.basename(binary)} get failed with exit status {status}"
         )
-        raise error_for(message)
+        raise error_for(message, answer)
     for message in relay.errors:
         relay._emit(ERROR_PREFIX + message + "\n")
     return answer

@@ -310,6 +310,48 @@ case_server_faults() {
 }
 t_case "retries on 503; bad answers are errors and never stored" case_server_faults
 
+# typed REQ-EXTRA WANT-RC WANT-ERROR WANT-REASON: a failed get from a caller
+# that announces capability[]=carto-error: stdout names the failure, and
+# nothing else; error_reason is absent when WANT-REASON is empty.
+typed() {
+  run_helper $'capability[]=carto-error\n'"$1"$'\n\n' get
+  assert_rc "$2"
+  assert_eq "carto-error" "$(kv_get "$OUT" 'capability[]')"
+  assert_eq "$3" "$(kv_get "$OUT" error)" "error= for: $ERR"
+  assert_eq "$4" "$(kv_get "$OUT" error_reason)" "error_reason= for: $ERR"
+  assert_not_contains "$OUT" "access_token=" "no token in a failure"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "the message, one line on stderr"
+  assert_no_secret
+}
+
+case_typed_failures() {
+  local f=$TEST_TMP/typedcreds.json port
+  printf '{"api_base_url": "%s", "client_id": "x"}' "$STANDIN_URL" >"$f"; chmod 600 "$f"
+  typed "credentials_file=$f" 2 invalid missing_attribute
+  printf '{"api_base_url": "%s", "client_id": "", "client_secret": "s"}' "$STANDIN_URL" >"$f"
+  typed "credentials_file=$f" 2 invalid missing_value
+  printf '{"api_base_url": ' >"$f"
+  typed "credentials_file=$f" 2 invalid credentials_not_json
+  typed "credentials_file=$TEST_TMP/nope.json" 2 invalid credentials_not_found
+  typed "mode=saml" 2 invalid ""
+  make_creds_file "$f" "$STANDIN_CLIENT_1" "wrong-secret-value-123" "$STANDIN_URL"
+  typed $'credentials_file='"$f"$'\nuse_cache=false' 1 refused access_denied
+  # A server names only OAuth's causes: its "unreachable" is a refusal
+  # for a reason of its own, never our "no answer".
+  standin_fault '{"path": "/oauth/token", "kind": "status", "status": 400, "body": {"error": "unreachable", "error_description": "token request to auth.carto.com failed: Couldn'"'"'t connect"}}'
+  typed $'credentials_file='"$CREDS"$'\nuse_cache=false' 1 refused other
+  standin_fault '{"path": "/oauth/token", "kind": "status", "status": 500, "count": 3}'
+  typed $'credentials_file='"$CREDS"$'\nuse_cache=false' 1 network ""
+  port=$(free_port)
+  make_creds_file "$f" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "http://127.0.0.1:$port"
+  CARTO_AUTH_URL=http://127.0.0.1:$port typed $'credentials_file='"$f"$'\nuse_cache=false' 1 network unreachable
+  # git never announces it: a failed get keeps stdout empty.
+  run_helper $'credentials_file='"$TEST_TMP/nope.json"$'\n\n' get
+  assert_rc 2
+  assert_empty "$OUT"
+}
+t_case "a failed get is typed for a caller that announces capability[]=carto-error" case_typed_failures
+
 case_tls() {
   local plain_url=$STANDIN_URL
   standin_start --tls

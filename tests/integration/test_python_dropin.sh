@@ -416,4 +416,33 @@ except ConnectionError as e:
 }
 t_case "a server that cannot be reached raises a ConnectionError" case_connection_error
 
+case_exception_follows_type() {
+  standin_start
+  # A refusal whose words read like a network failure is a refusal.
+  standin_fault '{"path": "/oauth/token", "kind": "status", "status": 400, "body": {"error": "unreachable", "error_description": "token request to auth.carto.com failed: no answer"}}'
+  vpy 'from carto_auth import CartoAuth, CredentialsError
+try:
+    CartoAuth.from_m2m("./carto-credentials.json", use_cache=False)
+except CredentialsError as e:
+    print("refused=" + type(e).__name__ + " " + str(isinstance(e, ConnectionError)))'
+  assert_rc 0
+  assert_eq "CredentialsError False" "$(kv_get "$OUT" refused)"
+  # The credentials file: each of the reference's errors, by its cause.
+  printf '{"api_base_url": "%s", "client_id": "x"}' "$STANDIN_URL" >"$NB/partial.json"
+  printf '{"api_base_url": "%s", "client_id": "", "client_secret": "s"}' "$STANDIN_URL" >"$NB/empty.json"
+  chmod 600 "$NB/partial.json" "$NB/empty.json"
+  vpy 'from carto_auth import CartoAuth
+for path, kind in (("./partial.json", AttributeError), ("./empty.json", ValueError),
+                   ("./absent.json", FileNotFoundError)):
+    try:
+        CartoAuth.from_m2m(path, use_cache=False)
+    except kind as e:
+        print(path[2:-5] + "=" + type(e).__name__)'
+  assert_rc 0
+  assert_eq "MissingAttributeError" "$(kv_get "$OUT" partial)"
+  assert_eq "MissingValueError" "$(kv_get "$OUT" empty)"
+  assert_eq "CredentialsFileNotFoundError" "$(kv_get "$OUT" absent)"
+}
+t_case "the exception follows the helper's typed cause, never its words" case_exception_follows_type
+
 t_done

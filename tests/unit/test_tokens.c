@@ -117,6 +117,25 @@ static void error_reasons(void **state)
 		ca_error_reason_parse("temporarily_unavailable"));
 }
 
+/* Every reason has a name that parses back; a server names no local cause. */
+static void reason_names(void **state)
+{
+	enum ca_error_reason r;
+
+	(void)state;
+	assert_null(ca_error_reason_name(CA_REASON_NONE));
+	assert_string_equal("other", ca_error_reason_name(CA_REASON_OTHER));
+	for (r = CA_REASON_INVALID_REQUEST; r <= CA_REASON_TEMPORARILY_UNAVAILABLE; r++)
+		assert_int_equal(r, ca_error_reason_parse(ca_error_reason_name(r)));
+	for (r = CA_REASON_UNREACHABLE; r <= CA_REASON_MISSING_VALUE; r++) {
+		assert_non_null(ca_error_reason_name(r));
+		assert_int_equal(CA_REASON_OTHER, ca_error_reason_parse(ca_error_reason_name(r)));
+	}
+	assert_string_equal("unreachable", ca_error_reason_name(CA_REASON_UNREACHABLE));
+	assert_string_equal("credentials_not_found",
+		ca_error_reason_name(CA_REASON_CREDENTIALS_NOT_FOUND));
+}
+
 static void m2m_config(struct ca_config *cfg, const char *client, const char *api)
 {
 	ca_config_init(cfg);
@@ -238,6 +257,7 @@ int main(void)
 		cmocka_unit_test(damaged_token_files),
 		cmocka_unit_test(validity_margin),
 		cmocka_unit_test(error_reasons),
+		cmocka_unit_test(reason_names),
 		cmocka_unit_test(urls),
 	};
 
