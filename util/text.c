@@ -46,6 +46,20 @@ static int unsafe_code_point(uint32_t c)
 }
 
 /*
+ * The bidirectional formatting characters: embeddings and overrides
+ * (U+202A-U+202E), isolates (U+2066-U+2069) and the marks (U+200E, U+200F,
+ * U+061C). A terminal reorders the text around them, so a server's words
+ * or a file name could make a line read as something else ("Trojan
+ * Source"). Terminal text shows them escaped; the protocol passes them,
+ * as git does: they do not end or split a line.
+ */
+static int bidi_control(uint32_t c)
+{
+	return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ||
+		c == 0x200E || c == 0x200F || c == 0x061C;
+}
+
+/*
  * One step over s[0..len): *used bytes of input, and in piece (at least 7
  * bytes) either nothing (the bytes are safe, copy them) or their escape.
  */
@@ -59,7 +73,7 @@ static size_t step(const unsigned char *s, size_t len, char piece[8], size_t *us
 		return (size_t)snprintf(piece, 8, "\\x%02x", s[0]);
 	}
 	*used = n;
-	if (!unsafe_code_point(c))
+	if (!unsafe_code_point(c) && !bidi_control(c))
 		return 0;
 	if (c < 0x80)
 		return (size_t)snprintf(piece, 8, "\\x%02x", (unsigned)c);

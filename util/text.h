@@ -24,8 +24,10 @@ int ca_text_printable(const char *s);
 /*
  * Copies s into out (size bytes, always NUL-terminated) with every unsafe
  * character escaped: "\x1b" for a C0 control, DEL or a stray byte,
- * "\u0085" for a C1 control, "\u2028"/"\u2029" for the separators. A
- * character or an escape is never cut in half. Returns the length written.
+ * "\u0085" for a C1 control, "\u2028"/"\u2029" for the separators. For a
+ * terminal, the bidirectional controls are escaped too ("\u202e": they
+ * reorder what is shown around them). A character or an escape is never
+ * cut in half. Returns the length written.
  */
 size_t ca_text_escape(char *out, size_t size, const char *s);
 

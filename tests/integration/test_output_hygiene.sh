@@ -178,6 +178,27 @@ case_path_escaped() {
 }
 t_case "a file name with escape sequences is shown escaped in the error line" case_path_escaped
 
+# Bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E/U+200F,
+# U+061C) reorder what a terminal shows ("Trojan Source"): a server's text
+# or a file name could make an error line read as something else.
+case_bidi_escaped() {
+  local rlo=$'\xe2\x80\xae' lri=$'\xe2\x81\xa6' evil
+  fresh bidi
+  standin_fault '{"kind": "status", "status": 401, "path": "/oauth/token", "body":
+    {"error": "access_denied", "error_description": "retry at \u202emoc.otrac.evil\u202c \u2066x\u2069 \u200f\u061c"}}'
+  run_helper "$GET_M2M" get
+  assert_rc 1
+  assert_empty "$OUT"
+  assert_not_contains "$ERR" "$rlo" "a raw RLO on stderr"
+  assert_not_contains "$ERR" "$lri" "a raw LRI on stderr"
+  assert_contains "$ERR" 'retry at \u202emoc.otrac.evil\u202c \u2066x\u2069 \u200f\u061c'
+  evil=$TEST_TMP/$'creds\xe2\x80\xaenosj.json'
+  run_helper "" token --m2m "$evil"
+  assert_rc 2
+  assert_contains "$ERR" 'creds\u202enosj.json' "the path is shown escaped"
+}
+t_case "bidirectional controls in a server's text or a path are shown escaped" case_bidi_escaped
+
 # login + get + status with a tenant config.yaml whose baseUrl carries YAML
 # escapes: \e (ESC), \a (BEL), \N (U+0085), \L (U+2028), \P (U+2029).
 case_config_yaml_base_url() {

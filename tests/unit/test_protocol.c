@@ -264,6 +264,12 @@ static void escaper_shows_unsafe_characters(void **state)
 	assert_string_equal("api \\x1b]0;title\\x07 x\\x1b]52;c;ZWNobw==\\x07", out);
 	ca_text_escape(out, sizeof(out), "a\tb\vc\x7f" "d\xc2\x85" "e\xe2\x80\xa8" "f\xe2\x80\xa9" "g\xff");
 	assert_string_equal("a\\x09b\\x0bc\\x7fd\\u0085e\\u2028f\\u2029g\\xff", out);
+	/* bidirectional controls: escaped for a terminal, printable on the protocol */
+	ca_text_escape(out, sizeof(out), "a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x8f" "d\xd8\x9c" "e\xe2\x80\xaa");
+	assert_string_equal("a\\u202eb\\u2066c\\u200fd\\u061ce\\u202a", out);
+	assert_true(ca_text_printable("a\xe2\x80\xae" "b"));
+	ca_text_escape(out, sizeof(out), "\xe2\x80\x8d \xe2\x80\xaf \xe2\x81\xaa");
+	assert_string_equal("\xe2\x80\x8d \xe2\x80\xaf \xe2\x81\xaa", out);
 	ca_text_escape(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac \\x1b");
 	assert_string_equal("caf\xc3\xa9 \xe2\x82\xac \\x1b", out);
 	/* an overlong ESC is four stray bytes, each escaped */
