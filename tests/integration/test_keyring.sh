@@ -535,4 +535,29 @@ else
     "python3-dbus is missing"
 fi
 
+# The keyring keeps the granted lifetime: a 120 s token is reused while
+# half of it is left (SPEC's margin), not renewed on every get.
+case_short_token_margin_kept() {
+  local f=$TEST_TMP/shortcreds.json first before i
+  make_creds_file "$f" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL/short"
+  standin_settings '{"expires_in": 120}'
+  before=$(standin_requests /oauth/token)
+  CARTO_AUTH_STORE=keyring run_helper $'credentials_file='"$f"$'\n\n' get
+  assert_rc 0
+  first=$(kv_get "$OUT" password)
+  for i in 1 2 3; do
+    CARTO_AUTH_STORE=keyring run_helper $'credentials_file='"$f"$'\n\n' get
+    assert_rc 0
+    assert_eq "$first" "$(kv_get "$OUT" password)" "get $((i + 1)) renewed a 120 s token"
+  done
+  assert_eq $((before + 1)) "$(standin_requests /oauth/token)" "4 gets, one token request"
+  standin_settings '{"expires_in": 86400}'
+  CARTO_AUTH_STORE=keyring run_helper "" logout --m2m "$f"
+  assert_rc 0
+  assert_eq 0 "$(kr_count "$TOKEN_SCHEMA" client_id "$STANDIN_CLIENT_1" api_base_url "$STANDIN_URL/short")" \
+    "the short-lived item is gone"
+  assert_no_token_files
+}
+t_case "a short-lived token in the keyring keeps its lifetime: reused, not renewed" case_short_token_margin_kept
+
 t_done
