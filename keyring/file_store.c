@@ -1041,12 +1041,18 @@ static int creds_scan_get(struct cred *out, const char *text, size_t len,
 		escaped = 0;
 		if (p >= end || *p != '"' || !(key_end = scan_string(p, end, &escaped)))
 			return 1;
+		/*
+		 * An escaped key may spell "credentials" too, and the parser
+		 * takes the first of two: such a file is the full parse's.
+		 */
+		if (escaped)
+			return 1;
 		key = p;
 		p = scan_ws(key_end, end);
 		if (p >= end || *p++ != ':')
 			return 1;
 		p = scan_ws(p, end);
-		if (!escaped && key_end - key == 13 && !memcmp(key, "\"credentials\"", 13))
+		if (key_end - key == 13 && !memcmp(key, "\"credentials\"", 13))
 			break;
 		if (!(p = scan_value(p, end, &escaped)))
 			return 1;

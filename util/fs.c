@@ -219,13 +219,24 @@ static void sync_parent(const char *path)
  * for the few milliseconds of one write; the kernel drops it when its
  * holder dies. Where folders cannot be locked (some network file systems),
  * writes go ahead unlocked and stray files stay until a locked write.
+ *
+ * Only a folder the user owns and nobody else may write is locked: any
+ * user who can open a shared folder (/tmp, a group folder holding a
+ * cache_file) can hold a lock on it, and would hold up every save there.
+ * In such a folder writes go ahead unlocked, and stray files are left.
  */
 #define DIR_LOCK_TIMEOUT_MS 30000
 
 static int lock_dir(int dfd)
 {
 	struct timespec nap = { 0, 1000 * 1000 };
+	struct stat st;
 	int waited_ms = 0;
+
+	if (fstat(dfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		errno = EPERM;
+		return -1;
+	}
 
 	while (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited_ms >= DIR_LOCK_TIMEOUT_MS)
@@ -296,7 +307,8 @@ int ca_fs_write_atomic(const char *path, const char *data, size_t len)
 		remove_stray_temps(dfd, dir, slash ? slash + 1 : path);
 	else
 		ca_debug("fs: cannot lock folder %s (%s); writing without it", dir,
-			dfd < 0 ? strerror(errno) : "busy or unsupported");
+			dfd < 0 ? strerror(errno) : errno == EPERM ? "others may write to it" :
+			"busy or unsupported");
 	memcpy(tmp, path, lp);
 	memcpy(tmp + lp, ".tmp.XXXXXX", 12);
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */

@@ -247,5 +247,39 @@ case_special_files() {
 }
 t_case "a FIFO or a folder at the token file: no hang, no crash, clear warnings" case_special_files
 
+# Another user holds a shared flock on a folder anyone may write to (here a
+# sticky 1777 folder, as /tmp is), where the user keeps a cache_file. The
+# folder lock is only for folders the user alone may write, so the save
+# goes ahead at once instead of waiting out the lock.
+case_foreign_folder_lock() {
+  local shared holder t0 took as_other=()
+  # Root acts as another user (uid 65534); anyone else holds the lock
+  # itself, which the folder's mode makes just as foreign.
+  if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  fi
+  shared=$(mktemp -d /tmp/carto-auth-shared.XXXXXX)
+  chmod 1777 "$shared"
+  on_exit rm -rf "$shared"
+  "${as_other[@]}" env -i PATH=/usr/local/bin:/usr/bin:/bin python3 -c '
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(fd, fcntl.LOCK_SH)
+open(os.path.join(sys.argv[1], "ready"), "w").close()
+time.sleep(60)' "$shared" &
+  holder=$!
+  wait_until 10 test -e "$shared/ready"
+  t0=$(date +%s%N)
+  run_helper $'credentials_file='"$CREDS"$'\ncache_file='"$shared/token.json"$'\nuse_cache=false\n\n' get
+  took=$(( ($(date +%s%N) - t0) / 1000000 ))
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  assert_rc 0
+  assert_file_exists "$shared/token.json" "the token was saved"
+  assert_file_mode "$shared/token.json" 600
+  [ "$took" -lt 5000 ] || { echo "another user's lock held the save up for $took ms" >&2; return 1; }
+}
+t_case "another user's lock on a shared folder does not hold up a save there" case_foreign_folder_lock
+
 t_case "no secret in any stderr of this script" case_no_secret_anywhere
 t_done

@@ -290,6 +290,25 @@ static void fast_path_matches_full_parse(void **state)
 	assert_get(f, cred("http", "host.example.com", NULL, NULL, NULL), NULL);
 }
 
+/*
+ * A top-level key spelled with an escape ("credential\u0073") is
+ * "credentials" to the parser, which takes the first of two: the fast path
+ * leaves such a file to the full parse instead of answering from the other.
+ */
+static void escaped_top_key_is_left_to_full_parse(void **state)
+{
+	struct fixture *f = *state;
+
+	write_file(f->path, "{\"version\": 1, \"credential\\u0073\": [{\"protocol\": \"https\", "
+		"\"host\": \"x.example.com\", \"password\": \"first\"}],\n"
+		"\"credentials\": [{\"protocol\": \"https\", \"host\": \"x.example.com\", "
+		"\"password\": \"second\"}]}", 0600);
+	assert_get(f, cred("https", "x.example.com", NULL, NULL, NULL), "first");
+	write_file(f->path, "{\"\\u0076ersion\": 1, \"credentials\": [{\"protocol\": \"https\", "
+		"\"host\": \"x.example.com\", \"password\": \"only\"}]}", 0600);
+	assert_get(f, cred("https", "x.example.com", NULL, NULL, NULL), "only");
+}
+
 /* A symbolic link at credentials.json is refused, its target untouched. */
 static void symlink_is_refused(void **state)
 {
@@ -384,6 +403,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(store_then_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(fast_path_matches_full_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(escaped_top_key_is_left_to_full_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_key_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(expired_is_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(erase_by_query_and_password, setup, teardown),
