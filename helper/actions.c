@@ -57,12 +57,23 @@ static void request_host(char out[CA_URL_HOST_MAX], const char *value)
 		memcpy(out, url.host, sizeof(url.host));
 }
 
-/* Whether host is the host of a configured URL. */
-static int host_of(const char *host, const char *configured)
+/* A URL's port, or its scheme's when it names none. */
+static int effective_port(const struct ca_url *url)
+{
+	return url->port ? url->port : !strcmp(url->scheme, "http") ? 80 : 443;
+}
+
+/*
+ * Whether the request's host and port are those of a configured URL: any
+ * local user may listen on another port of the same host.
+ */
+static int host_of(const struct ca_url *request, const char *configured)
 {
 	struct ca_url url;
 
-	return configured && !ca_url_parse(&url, configured) && ca_url_same_host(host, url.host);
+	return configured && !ca_url_parse(&url, configured) &&
+		ca_url_same_host(request->host, url.host) &&
+		effective_port(request) == effective_port(&url);
 }
 
 /* Whether host matches one CARTO_AUTH_HOSTS entry ("*.x" matches below x). */
@@ -98,35 +109,60 @@ static int listed_host(const char *host)
 }
 
 /*
+ * The request's protocol and host as a URL: "https" when it names no
+ * protocol. 0 when a CARTO token may travel that way: https, or http to a
+ * loopback host (SPEC, Network); git sends the password of an http://
+ * remote in clear.
+ */
+static int request_url(struct ca_url *out, const struct proto_msg *msg, const char *host)
+{
+	const char *protocol = ca_proto_get(msg, "protocol");
+	char text[CA_URL_HOST_MAX + 16];
+
+	if (protocol && strcmp(protocol, "https") && strcmp(protocol, "http"))
+		return -1;
+	if (strlen(host) >= CA_URL_HOST_MAX || strpbrk(host, "/?#"))
+		return -1;
+	snprintf(text, sizeof(text), "%s://%s", protocol ? protocol : "https", host);
+	return ca_url_parse(out, text) || !ca_url_allowed(text) ? -1 : 0;
+}
+
+/*
  * Whether a CARTO token may go to the request's host (SPEC, Protocol): no
- * host at all, a host under carto.com, the host of the identity's API base
- * URL or authorization server, or one listed in CARTO_AUTH_HOSTS. why says
+ * host at all, or over https (http only to loopback) to a host under
+ * carto.com, the host and port of the identity's API base URL or
+ * authorization server, or a host listed in CARTO_AUTH_HOSTS. why says
  * which, for the debug trace.
  */
 static int token_host_allowed(const struct proto_msg *msg, const struct ca_config *cfg,
 	const char **why)
 {
 	const char *value = ca_proto_get(msg, "host");
-	char host[CA_URL_HOST_MAX];
+	struct ca_url url;
+	const char *host;
 
 	*why = "the request names no host";
 	if (!value || !*value)
 		return 1;
-	request_host(host, value);
+	*why = "the request is not over https (http only to a loopback host), so git "
+		"would send the token in clear";
+	if (request_url(&url, msg, value))
+		return 0;
+	host = url.host;
 	*why = "it is under carto.com";
-	if (*host && (ends_with(host, ".carto.com") || !strcasecmp(host, "carto.com")))
+	if (ends_with(host, ".carto.com") || !strcasecmp(host, "carto.com"))
 		return 1;
-	*why = "it is the host of the API base URL";
-	if (*host && host_of(host, cfg->api_base_url))
+	*why = "it is the host and port of the API base URL";
+	if (host_of(&url, cfg->api_base_url))
 		return 1;
-	*why = "it is the host of the authorization server";
-	if (*host && host_of(host, cfg->auth_url))
+	*why = "it is the host and port of the authorization server";
+	if (host_of(&url, cfg->auth_url))
 		return 1;
 	*why = "it is listed in CARTO_AUTH_HOSTS";
-	if (*host && listed_host(host))
+	if (listed_host(host))
 		return 1;
 	*why = "it is not a CARTO host (not under carto.com, not the API base URL's or the "
-		"authorization server's host, not in CARTO_AUTH_HOSTS)";
+		"authorization server's host and port, not in CARTO_AUTH_HOSTS)";
 	return 0;
 }
 

@@ -69,7 +69,7 @@ case_direct_get_other_hosts() {
 case_carto_hosts_answered() {
   local host
   for host in gcp-us-east1.api.carto.com GCP-US-EAST1.API.CARTO.COM carto.com \
-    "$API_HOST" "$API_HOST:$STANDIN_PORT"; do
+    gcp-us-east1.api.carto.com:8443 "$API_HOST:$STANDIN_PORT"; do
     run_helper "protocol=https"$'\n'"host=$host"$'\n\n' --m2m "$CREDS" get
     assert_rc 0
     assert_eq "$TOKEN" "$(kv_get "$OUT" password)" "the token for host $host"
@@ -151,10 +151,49 @@ case_url_as_git_reads_it() {
   assert_empty "$OUT" "erased by the decoded user"
 }
 
+# git asks with protocol=http for an http:// remote (a hostile https remote
+# may redirect there) and then sends the password in clear: a CARTO token
+# goes only over https, or over http to a loopback host.
+case_clear_text_protocols() {
+  local proto before
+  before=$(standin_requests /oauth/token)
+  for proto in http smtp ftp HTTP git; do
+    run_helper "protocol=$proto"$'\nhost=gcp-us-east1.api.carto.com\n\n' --m2m "$CREDS" get
+    assert_rc 0
+    assert_empty "$OUT" "an answer for protocol=$proto"
+  done
+  _t_capture $'protocol=http\nhost=gcp-us-east1.api.carto.com\n' git -c credential.helper= \
+    -c "credential.helper=carto --m2m $CREDS" credential fill
+  assert_rc 0
+  assert_not_contains "$OUT" "$TOKEN" "git's fill for http:// got the CARTO token"
+  assert_contains "$OUT" "password=askpass-password" "git found nothing and asked the user"
+  run_helper $'protocol=http\nhost=gcp-us-east1.api.carto.com\n\n' --debug --m2m "$CREDS" get
+  assert_contains "$ERR" "not over https" "--debug says why"
+  # http to the loopback API host (a local server) is answered.
+  run_helper "protocol=http"$'\n'"host=$API_HOST:$STANDIN_PORT"$'\n\n' --m2m "$CREDS" get
+  assert_eq "$TOKEN" "$(kv_get "$OUT" password)" "http to the loopback API host"
+  assert_eq "$before" "$(standin_requests /oauth/token)" "no token was requested"
+}
+
+# Any local user may listen on another port of the API host (on loopback,
+# on a shared machine): the port is part of the host it names.
+case_other_port_of_api_host() {
+  local host
+  for host in "$API_HOST" "$API_HOST:$((STANDIN_PORT == 65535 ? 1 : STANDIN_PORT + 1))" "localhost:$STANDIN_PORT"; do
+    run_helper "protocol=http"$'\n'"host=$host"$'\n\n' --m2m "$CREDS" get
+    assert_rc 0
+    assert_empty "$OUT" "an answer for host $host (the API is at $API_HOST:$STANDIN_PORT)"
+  done
+  run_helper "protocol=https"$'\n'"host=$API_HOST:$STANDIN_PORT"$'\n\n' --m2m "$CREDS" get
+  assert_eq "$TOKEN" "$(kv_get "$OUT" password)" "https to the API host and port"
+}
+
 t_case "a global --m2m helper gives github.com nothing" case_git_fill_other_host
 t_case "no token for hosts that only look like CARTO's" case_direct_get_other_hosts
 t_case "CARTO hosts, the API host and no host are answered" case_carto_hosts_answered
 t_case "CARTO_AUTH_HOSTS adds hosts, *. matches below" case_carto_auth_hosts
+t_case "no CARTO token for http://, smtp or ftp (git would send it in clear)" case_clear_text_protocols
+t_case "no CARTO token for another port of the API host" case_other_port_of_api_host
 t_case "--debug says why a request got no token" case_debug_says_why
 t_case "git reject for another host keeps the CARTO token" case_reject_other_host_keeps_token
 t_case "git approve for another host stores a plain credential" case_approve_other_host_is_plain
