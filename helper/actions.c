@@ -10,6 +10,7 @@
 #include "auth/broker.h"
 #include "auth/module.h"
 #include "keyring/store.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/mem.h"
 #include "util/url.h"
@@ -599,7 +600,18 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 	/* git's rule: a password that differs from the stored one keeps it. */
 	if (password && !ca_streq_ct(password, stored.access_token))
 		goto out;
-	error = store->ops->token_erase(store, &id);
+	if (password && stored.refresh_token) {
+		/*
+		 * git rejects the access token (a server answered 401): it is
+		 * never handed out again, but the refresh token stays, so the
+		 * next get renews without a login, and logout can still revoke
+		 * it. An erase without a password forgets the identity whole.
+		 */
+		stored.expiration = ca_now() - 1;
+		error = store->ops->token_save(store, &id, &stored);
+	} else {
+		error = store->ops->token_erase(store, &id);
+	}
 	if (error && error != CA_ENOTFOUND)
 		status = helper_fail("erase");
 out:

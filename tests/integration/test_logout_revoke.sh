@@ -149,4 +149,34 @@ EOF
 }
 t_case "a token without a refresh token: nothing to revoke" case_no_refresh_token
 
+# git's reject (a *.carto.com remote answered 401 to the token) retires the
+# access token only: the refresh token stays, so the next get renews
+# without a login, and logout can still revoke it. Without a password,
+# erase forgets the identity whole, as before.
+case_git_reject_keeps_refresh() {
+  local token before
+  fresh reject
+  login
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0
+  token=$(kv_get "$OUT" password)
+  run_helper $'protocol=https\nhost=app.carto.com\nusername=oauth\npassword='"$token"$'\n\n' erase
+  assert_rc 0
+  assert_empty "$OUT"
+  before=$(standin_requests /oauth/token)
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0 "the next non-interactive get renews: $ERR"
+  assert_ne "$token" "$(kv_get "$OUT" password)" "the rejected token is never handed out again"
+  assert_eq $((before + 1)) "$(standin_requests /oauth/token)" "one refresh grant"
+  assert_eq refresh_token "$(standin_last_form grant_type)"
+  no_secret
+  # An erase without a password forgets the identity, refresh token too.
+  run_helper $'mode=oauth\n\n' erase
+  assert_rc 0
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 1
+  assert_contains "$ERR" "not logged in"
+}
+t_case "git's reject retires the access token and keeps the refresh token" case_git_reject_keeps_refresh
+
 t_done
