@@ -449,7 +449,7 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 	char *paths[2] = { identity_path(fs, id), reference_path(fs, id->mode) };
 	struct token_record rec, best, side;
 	char *refresh = NULL; /* a refresh token of this identity (secret) */
-	int found = 0, has_side = 0, i, error;
+	int found = 0, has_side = 0, other_secret = 0, i, error;
 
 	memset(&best, 0, sizeof(best));
 	if ((error = check_dirs(fs))) {
@@ -463,6 +463,18 @@ static int file_token_load(struct store *s, struct ca_token *out, const struct c
 		if (!paths[i] || read_record(fs, &rec, paths[i], i ? FRAME_REFERENCE : FRAME_TRUE))
 			continue;
 		mine = record_matches(&rec, id, 1);
+		/*
+		 * Our record knows this client's secret by its fingerprint, and
+		 * it is another: the reference's rewrite of its file (no
+		 * fingerprint, claims only) does not vouch for this one either.
+		 */
+		if (i == 0 && !mine && id->mode == CA_MODE_M2M && record_matches(&rec, id, 0))
+			other_secret = 1;
+		if (i == 1 && mine && other_secret && !rec.has_identity) {
+			ca_debug("file store: %s holds this client's token, and the stored "
+				"fingerprint is of another client secret", paths[i]);
+			mine = 0;
+		}
 		if (!mine)
 			ca_debug("file store: %s holds %s", paths[i], record_matches(&rec, id, 0) ?
 				"this client's token for another client secret" :

@@ -263,6 +263,30 @@ case_wrong_secret_file() {
 t_case "file store: the right client id with a wrong secret does not get the cached token" \
   case_wrong_secret_file
 
+# The reference rewrites token_m2m.json without our fingerprint. Where the
+# store knows the fingerprint of this client's secret (its per-identity
+# record), the rewritten file still serves only that secret.
+case_wrong_secret_reference_rewrite() {
+  export CARTO_AUTH_HOME=$TEST_TMP/secret-ref
+  local tok_a before
+  run_helper "$GET_A" get
+  assert_rc 0
+  tok_a=$(kv_get "$OUT" password)
+  as_reference "$CARTO_AUTH_HOME/token_m2m.json"
+  before=$(token_requests)
+  run_helper "$GET_WRONG" get
+  assert_rc 1
+  assert_empty "$OUT" "the reference's copy went to a caller with the wrong secret"
+  assert_eq $((before + 1)) "$(token_requests)" "the wrong secret asked the server"
+  as_reference "$CARTO_AUTH_HOME/token_m2m.json"
+  run_helper "$GET_A" get
+  assert_rc 0
+  assert_eq "$tok_a" "$(kv_get "$OUT" password)" "the right secret still shares the reference's file"
+  assert_eq $((before + 1)) "$(token_requests)" "from the store"
+}
+t_case "a reference-rewritten token_m2m.json: a wrong secret gets nothing where a fingerprint is known" \
+  case_wrong_secret_reference_rewrite
+
 case_secret_never_stored_file() {
   export CARTO_AUTH_HOME=$TEST_TMP/secret-file
   local f salt1 salt2
