@@ -5,32 +5,231 @@ object's own token.  The carto-auth program offers the Data Warehouse
 credentials only together with a token it hands out itself, so the drop-in
 makes this one request from Python (standard library only), with the same
 rules as the program: https:// only (plain http:// only to a loopback
-address, for tests), no user-info, no redirect followed (the token would go with it), an
-answer of at most 1 MiB, and values with control characters refused.
+address, for tests), no user-info, no redirect followed (the token would go
+with it), only a 200 answer accepted, an answer of at most 1 MiB, and values
+with control characters refused.
+
+The whole request has one deadline, the program's network budget of 60 s
+(HTTP_BUDGET_MS): name resolution, connect (at most 10 s, as the program),
+TLS handshake, sending and every read get the time left, and the answer is
+read in chunks with the deadline checked between them, so a server that
+answers one byte at a time cannot keep the caller waiting past it.
+CARTO_AUTH_HTTP_TIMEOUT_MS, read as the program reads it (1..30000 ms, at
+least 100), lowers the deadline; it never raises it.
 """
 
+import base64
+import http.client
 import ipaddress
 import json
+import os
+import select
 import socket
-import urllib.error
+import ssl
+import threading
+import time
 import urllib.request
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from carto_auth._helper import _UNSAFE
 from carto_auth.errors import CredentialsError, NetworkError
 from carto_auth.utils import api_headers
 
 DW_PATH = "/v3/connections/carto-dw/token"
-TIMEOUT_SECONDS = 30
+BUDGET_MS = 60000          # auth/net/http.h HTTP_BUDGET_MS
+CONNECT_MS = 10000         # auth/net/http.c CONNECT_TIMEOUT_MS
+REQUEST_MS = 30000         # auth/net/http.c REQUEST_TIMEOUT_MS: the override's ceiling
+MIN_MS = 100               # auth/net/http.c MIN_TIMEOUT_MS
+TIMEOUT_ENV = "CARTO_AUTH_HTTP_TIMEOUT_MS"
 MAX_ANSWER = 1 << 20
+CHUNK = 16384
+MAX_SERVER_TEXT = 200
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise CredentialsError(
-            f"the Data Warehouse token request was redirected (HTTP {code}); "
-            "not followed, please make sure api_base_url is correctly defined"
+def _budget_ms():
+    """The deadline of one request, in ms: BUDGET_MS, or less when
+    CARTO_AUTH_HTTP_TIMEOUT_MS asks for less (as the program reads it)."""
+    value = os.environ.get(TIMEOUT_ENV, "")
+    if not value.isdigit() or not value.isascii():
+        return BUDGET_MS
+    ms = int(value)
+    if ms <= 0 or ms > REQUEST_MS:
+        return BUDGET_MS
+    return max(ms, MIN_MS)
+
+
+class _TimeUp(socket.timeout):
+    """The deadline passed."""
+
+
+class _Deadline:
+    def __init__(self, ms):
+        self.seconds = ms / 1000
+        self.end = time.monotonic() + self.seconds
+
+    def left(self):
+        """Seconds left; _TimeUp when none."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise _TimeUp("deadline")
+        return left
+
+
+def _limit(sock):
+    """Give sock's next wait the time left (no deadline yet: as it is)."""
+    if sock.deadline is not None:
+        sock.settimeout(sock.deadline.left())
+
+
+class _TimedSocket(socket.socket):
+    """A socket whose every read and send waits at most the time left."""
+
+    deadline = None
+
+    def recv_into(self, *args, **kwargs):
+        _limit(self)
+        return super().recv_into(*args, **kwargs)
+
+    def recv(self, *args, **kwargs):
+        _limit(self)
+        return super().recv(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        _limit(self)
+        return super().sendall(*args, **kwargs)
+
+
+class _TimedSSLSocket(ssl.SSLSocket):
+    """The same over TLS (http.client reads through recv_into), and a
+    handshake that as a whole ends by the deadline."""
+
+    deadline = None
+
+    def recv_into(self, *args, **kwargs):
+        _limit(self)
+        return super().recv_into(*args, **kwargs)
+
+    def recv(self, *args, **kwargs):
+        _limit(self)
+        return super().recv(*args, **kwargs)
+
+    def read(self, *args, **kwargs):
+        _limit(self)
+        return super().read(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        _limit(self)
+        return super().sendall(*args, **kwargs)
+
+    def handshake(self):
+        """The TLS handshake, non-blocking, each wait cut to the time left."""
+        self.settimeout(0.0)
+        while True:
+            try:
+                super().do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                ready = select.select([self], [], [], self.deadline.left())[0]
+            except ssl.SSLWantWriteError:
+                ready = select.select([], [self], [], self.deadline.left())[1]
+            if not ready:
+                raise _TimeUp("TLS handshake")
+        _limit(self)
+
+
+def _resolve(host, port, deadline):
+    """getaddrinfo, bounded by the deadline (it has no timeout of its own)."""
+    result = {}
+
+    def run():
+        try:
+            result["addrs"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError as e:
+            result["error"] = e
+
+    worker = threading.Thread(target=run, name="carto-auth-resolve", daemon=True)
+    worker.start()
+    worker.join(deadline.left())
+    if worker.is_alive():
+        raise _TimeUp("name resolution")
+    if "error" in result:
+        raise result["error"]
+    return result["addrs"]
+
+
+def _connect(host, port, deadline):
+    """A connected _TimedSocket: at most CONNECT_MS, and within the deadline."""
+    error = None
+    for family, socktype, proto, _, addr in _resolve(host, port, deadline):
+        sock = _TimedSocket(family, socktype, proto)
+        try:
+            sock.settimeout(min(CONNECT_MS / 1000, deadline.left()))
+            sock.connect(addr)
+        except socket.timeout:
+            sock.close()
+            deadline.left()   # _TimeUp when it was the deadline
+            error = ConnectionError(f"no connection within {CONNECT_MS // 1000} s")
+            continue
+        except OSError as e:
+            sock.close()
+            error = e
+            continue
+        sock.deadline = deadline
+        _limit(sock)
+        return sock
+    raise error or ConnectionError("no address")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    """http.client's connection on _connect: every step within the deadline."""
+
+    def __init__(self, host, port, deadline):
+        super().__init__(host, port)
+        self._create_connection = lambda address, *_: _connect(*address, deadline)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, deadline):
+        context = ssl.create_default_context()
+        context.sslsocket_class = _TimedSSLSocket
+        super().__init__(host, port, context=context)
+        self._tls = context
+        self._deadline = deadline
+        self._create_connection = lambda address, *_: _connect(*address, deadline)
+
+    def connect(self):
+        # As HTTPSConnection.connect (TCP, a proxy's CONNECT tunnel, TLS),
+        # with the handshake bounded too.
+        http.client.HTTPConnection.connect(self)
+        tls = self._tls.wrap_socket(
+            self.sock, server_hostname=self._tunnel_host or self.host,
+            do_handshake_on_connect=False,
         )
+        self.sock = tls
+        tls.deadline = self._deadline
+        tls.handshake()
+
+
+def _proxy(host):
+    """(host, port, tunnel headers) of the https proxy for host, or None,
+    from https_proxy / no_proxy as urllib (and the program's libcurl) read them."""
+    proxy = urllib.request.getproxies_environment().get("https")
+    if not proxy or urllib.request.proxy_bypass_environment(host):
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    parts = urlsplit(proxy)
+    if parts.scheme != "http" or not parts.hostname:
+        return None
+    headers = {}
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    try:
+        port = parts.port or 80
+    except ValueError:
+        return None
+    return parts.hostname, port, headers
 
 
 def _loopback(host):
@@ -67,36 +266,90 @@ def _invalid(what):
     )
 
 
-def get_credentials(api_base_url, access_token):
-    """(project, token) of the CARTO Data Warehouse for access_token."""
-    url = _url(api_base_url)
-    request = urllib.request.Request(url, headers=api_headers(access_token))
-    opener = urllib.request.build_opener(_NoRedirect)
-    status = None
-    try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            body = response.read(MAX_ANSWER + 1)
-    except urllib.error.HTTPError as e:
-        status = e.code
-        try:
-            body = e.read(MAX_ANSWER + 1)
-        except OSError:
-            body = b""
-        finally:
-            e.close()
-    except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
-        reason = getattr(e, "reason", e)
-        raise NetworkError(
-            f"Data Warehouse token request to {urlsplit(url).netloc} failed: {reason}"
-        ) from None
-    if len(body) > MAX_ANSWER:
-        raise _invalid("larger than 1 MiB")
+def _server_text(body):
+    """The server's own words for a refusal: printable ASCII, cut short."""
     try:
         data = json.loads(body.decode("utf-8"))
     except ValueError:
-        raise _invalid(f"HTTP {status}, not JSON" if status else "not JSON") from None
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("error_description", "message", "error"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return "".join(c if " " <= c < "\x7f" else "?" for c in value[:MAX_SERVER_TEXT])
+    return ""
+
+
+def _request(url, access_token, deadline):
+    """(status, body) of one GET of url, body at most MAX_ANSWER + 1 bytes."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise CredentialsError("refusing to send the token: api_base_url has a bad port") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme == "https":
+        proxy = _proxy(parts.hostname)
+        if proxy:
+            conn = _HTTPSConnection(proxy[0], proxy[1], deadline)
+            conn.set_tunnel(parts.hostname, port, headers=proxy[2])
+        else:
+            conn = _HTTPSConnection(parts.hostname, port, deadline)
+    else:
+        conn = _HTTPConnection(parts.hostname, port, deadline)
+    try:
+        conn.request("GET", target, headers={**api_headers(access_token), "Connection": "close"})
+        response = conn.getresponse()
+        body = b""
+        while len(body) <= MAX_ANSWER:
+            deadline.left()
+            chunk = response.read(CHUNK)
+            if not chunk:
+                break
+            body += chunk
+        return response.status, body
+    finally:
+        conn.close()
+
+
+def get_credentials(api_base_url, access_token):
+    """(project, token) of the CARTO Data Warehouse for access_token."""
+    url = _url(api_base_url)
+    host = urlsplit(url).netloc
+    deadline = _Deadline(_budget_ms())
+    try:
+        status, body = _request(url, access_token, deadline)
+    except socket.timeout:       # _TimeUp, or a wait cut to the time left
+        raise NetworkError(
+            f"Data Warehouse token request to {host} failed: "
+            f"no full answer within {deadline.seconds:g} s"
+        ) from None
+    except (OSError, http.client.HTTPException) as e:
+        reason = str(e) or type(e).__name__
+        raise NetworkError(
+            f"Data Warehouse token request to {host} failed: {reason}"
+        ) from None
+    if len(body) > MAX_ANSWER:
+        raise _invalid("larger than 1 MiB")
+    if 300 <= status < 400:
+        raise CredentialsError(
+            f"the Data Warehouse token request was redirected (HTTP {status}); "
+            "not followed, please make sure api_base_url is correctly defined"
+        )
+    if status != 200:
+        text = _server_text(body)
+        raise CredentialsError(
+            f"CARTO Data Warehouse token request refused (HTTP {status}"
+            f"{': ' + text if text else ''}); "
+            "please make sure api_base_url is correctly defined"
+        )
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except ValueError:
+        raise _invalid("not JSON") from None
     if not isinstance(data, dict) or "projectId" not in data or "token" not in data:
-        raise _invalid(f"HTTP {status}" if status else "no projectId or token")
+        raise _invalid("no projectId or token")
     project, token = data["projectId"], data["token"]
     for value in (project, token):
         if not isinstance(value, str) or not value or _UNSAFE.search(value):

@@ -27,6 +27,7 @@ NB=$TEST_TMP/notebook
 mkdir -p "$NB"
 make_creds_file "$NB/carto-credentials.json" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL"
 token_requests() { standin_requests /oauth/token; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 VENV=$TEST_TMP/venv
 VPY=$VENV/bin/python
@@ -373,6 +374,66 @@ for url in ("http://user:pw@'"${STANDIN_URL#http://}"'",
   assert_contains "$(kv_get "$OUT" plain)" "https://" "no token over plain http to a remote host"
 }
 t_case "get_carto_dw_credentials(): api_base_url required; https only, no user-info" case_dw_needs_api_base_url
+
+DW=/v3/connections/carto-dw/token
+
+case_dw_deadline() {
+  # A Data Warehouse endpoint that answers 200 one byte every 0.5 s: each
+  # byte within any per-read timeout, the whole answer (a valid one, with
+  # a token) only after 8 s. The call has one deadline, here 2 s
+  # (CARTO_AUTH_HTTP_TIMEOUT_MS; 60 s without it): cut there, no token.
+  local t0 t1
+  standin_reset
+  standin_fault '{"path": "'"$DW"'", "kind": "drip", "interval": 0.5, "seconds": 8, "body": {"projectId": "p-dripped", "token": "dw-token-dripped"}}'
+  t0=$(now_ms)
+  CARTO_AUTH_HTTP_TIMEOUT_MS=2000 vpy 'from carto_auth import CartoAuth, CredentialsError
+a = CartoAuth("oauth", api_base_url="'"$STANDIN_URL"'", access_token="t", expiration=4102444800)
+try:
+    print("project=" + a.get_carto_dw_credentials()[0])
+except ConnectionError as e:
+    print("error=" + type(e).__name__ + " " + str(isinstance(e, CredentialsError)))
+    print("message=" + str(e))'
+  t1=$(now_ms)
+  assert_rc 0
+  assert_eq "NetworkError True" "$(kv_get "$OUT" error)" "a ConnectionError (and CredentialsError)"
+  assert_eq "Data Warehouse token request to ${STANDIN_URL#http://} failed: no full answer within 2 s" \
+    "$(kv_get "$OUT" message)"
+  assert_not_contains "$OUT$ERR" "dw-token-dripped" "no token"
+  [ $((t1 - t0)) -lt 5000 ] || _t_assert_failed "the call took $((t1 - t0)) ms (deadline 2 s)" ""
+  assert_eq 1 "$(standin_requests "$DW")" "one request, not retried"
+  # A deadline the program would not take is not taken here either: the
+  # same answer waited out (it comes within the 60 s budget).
+  standin_fault '{"path": "'"$DW"'", "kind": "drip", "interval": 0.2, "seconds": 0.6, "body": {"projectId": "p-dripped", "token": "dw-token-dripped"}}'
+  CARTO_AUTH_HTTP_TIMEOUT_MS=junk vpy 'from carto_auth import CartoAuth
+a = CartoAuth("oauth", api_base_url="'"$STANDIN_URL"'", access_token="t", expiration=4102444800)
+print("project=" + a.get_carto_dw_credentials()[0])'
+  assert_rc 0
+  assert_eq p-dripped "$(kv_get "$OUT" project)"
+}
+t_case "get_carto_dw_credentials(): one deadline for the whole answer, a dripping one is cut" case_dw_deadline
+
+case_dw_refusal_gives_no_credentials() {
+  # A refusal that carries projectId and token is still a refusal.
+  local status
+  standin_reset
+  for status in 403 500 201; do
+    standin_fault '{"path": "'"$DW"'", "kind": "status", "status": '"$status"', "body": {"projectId": "p-refused", "token": "dw-token-refused", "message": "no Data Warehouse\u0007 here"}}'
+    vpy 'from carto_auth import CartoAuth, CredentialsError
+a = CartoAuth("oauth", api_base_url="'"$STANDIN_URL"'", access_token="t", expiration=4102444800)
+try:
+    print("project=" + a.get_carto_dw_credentials()[0])
+except CredentialsError as e:
+    print("error=" + type(e).__name__ + " " + str(isinstance(e, ConnectionError)))
+    print("message=" + str(e))'
+    assert_rc 0
+    assert_eq "CredentialsError False" "$(kv_get "$OUT" error)" "HTTP $status raises"
+    assert_contains "$(kv_get "$OUT" message)" "(HTTP $status: no Data Warehouse? here)" \
+      "HTTP $status: the status and the server's words, control characters replaced"
+    assert_not_contains "$OUT$ERR" "dw-token-refused" "HTTP $status: no token"
+    assert_not_contains "$OUT$ERR" "p-refused" "HTTP $status: no project"
+  done
+}
+t_case "get_carto_dw_credentials(): a non-200 answer with projectId and token raises" case_dw_refusal_gives_no_credentials
 
 case_not_json_is_value_error() {
   printf 'api_base_url: nope\n' >"$NB/not-json.json"

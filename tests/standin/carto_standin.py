@@ -183,7 +183,7 @@ class RequestLog:
 
 # Faults that replace (or, for "delay", postpone) the answer to a request.
 RESPONSE_KINDS = frozenset({"status", "hang", "reset", "truncate", "nonjson",
-                            "wrongtypes", "big", "redirect", "delay"})
+                            "wrongtypes", "big", "redirect", "delay", "drip"})
 # Faults that change what a later successful answer contains; they are
 # consumed when that answer is produced, not when a request arrives.
 MODIFIER_KINDS = frozenset({"expires_in", "authorize_error"})
@@ -217,6 +217,12 @@ def validate_fault(raw) -> dict:
         seconds = fault.setdefault("seconds", 120 if kind == "hang" else 1)
         if not isinstance(seconds, (int, float)) or seconds < 0:
             raise ValueError("fault field 'seconds' must be a number >= 0")
+    if kind == "drip":
+        for key, default in (("interval", 1), ("seconds", 120)):
+            value = fault.setdefault(key, default)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"fault field {key!r} must be a number > 0")
+        fault.setdefault("body", {})
     if kind == "redirect" and not isinstance(fault.get("url"), str):
         raise ValueError("a redirect fault needs 'url'")
     if kind == "expires_in" and "value" not in fault:
@@ -888,6 +894,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json(200, {"access_token": 12345, "expires_in": "soon"})
         elif kind == "big":
             self._big(fault["size"])
+        elif kind == "drip":
+            self._drip(fault)
         elif kind == "redirect":
             self._send(fault.get("status", 302), b"", "text/plain",
                        {"Location": fault["url"]})
@@ -931,6 +939,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # The base class still flushes and closes these: give it dummies.
         self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
         self.close_connection = True
+
+    def _drip(self, fault: dict) -> None:
+        """A 200 whose body comes one byte every `interval` s: leading
+        spaces for `seconds`, then the JSON `body` (a complete, valid answer
+        for a client that waits it out).  Every byte is well within any
+        per-read timeout; only a limit on the whole answer stops it.  Ends
+        early when the client closes or the server stops."""
+        interval, seconds = fault["interval"], fault["seconds"]
+        spaces = max(1, int(seconds / interval))
+        tail = json.dumps(fault["body"]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(spaces + len(tail)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            for _ in range(spaces):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                if self.server.stopping.wait(interval):
+                    return
+            self.wfile.write(tail)
+        except OSError:
+            pass                     # the client gave up: what it should do
 
     def _big(self, size: int) -> None:
         """A syntactically valid JSON token answer of `size` bytes."""

@@ -757,6 +757,32 @@ case_fault_delay() {
 }
 t_case "fault delay: normal answer, late" case_fault_delay
 
+case_fault_drip() {
+  # A per-read limit never fires (a byte every 0.3 s); a total one does.
+  standin_fault '{"path": "/accounts", "kind": "drip", "interval": 0.3, "seconds": 60}'
+  local t0 t1
+  t0=$(now_ms)
+  req --speed-time 5 --max-time 1.5 "$STANDIN_URL/accounts"
+  t1=$(now_ms)
+  assert_eq 28 "$CURL_RC" "cut by the total time limit only"
+  assert_eq 200 "$STATUS"
+  assert_eq 202 "$(header content-length)" "200 spaces and {} announced"
+  [ "$BODY_BYTES" -ge 3 ] && [ "$BODY_BYTES" -le 7 ] ||
+    _t_assert_failed "$BODY_BYTES bytes in 1.5 s (one every 0.3 s expected)"
+  [ $((t1 - t0)) -lt 3000 ] || _t_assert_failed "curl waited $((t1 - t0)) ms"
+  # Waited out, it is a complete answer with the given body.
+  standin_fault '{"path": "/accounts", "kind": "drip", "interval": 0.2, "seconds": 0.6, "body": {"projectId": "p"}}'
+  req "$STANDIN_URL/accounts"
+  assert_eq 0 "$CURL_RC"
+  assert_eq 200 "$STATUS"
+  assert_json "$BODY" projectId p
+  req -X POST -d '{"kind": "drip", "interval": 0}' "$STANDIN_URL/_control/faults"
+  assert_eq 400 "$STATUS" "interval must be > 0"
+  req "$STANDIN_URL/accounts"
+  assert_eq 401 "$STATUS" "server fine after the client hung up"
+}
+t_case "fault drip: a 200 whose body comes one byte at a time" case_fault_drip
+
 # -- request log --------------------------------------------------------------------------
 
 case_request_log() {
