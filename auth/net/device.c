@@ -264,7 +264,12 @@ static void sleep_until(int64_t when_ms)
 	}
 }
 
-/* One poll of the token endpoint: 0 with a token, 1 to poll again. */
+#define POLL_NO_ANSWER 2
+
+/*
+ * One poll of the token endpoint: 0 with a token, 1 to poll again,
+ * POLL_NO_ANSWER when no usable answer came (the error is set).
+ */
 static int poll_once(struct ca_token *tok, const struct ca_config *cfg,
 	const struct ca_device_auth *da, int *interval)
 {
@@ -272,6 +277,15 @@ static int poll_once(struct ca_token *tok, const struct ca_config *cfg,
 		.method = "POST", .what = "device login poll",
 		/* RFC 8628: a 429 slow_down is an answer, not a reason to retry. */
 		.no_retry_429 = 1,
+		/*
+		 * No quick retry once the poll may have reached the server: it
+		 * would come within the interval, which Auth0 counts as polling
+		 * too fast, and once the login is approved the first poll that
+		 * arrives redeems the device code, so a re-send cannot get a lost
+		 * answer back. ca_device_login polls again instead, at a doubled
+		 * interval (RFC 8628 3.5). A poll that never connected is retried.
+		 */
+		.single_use = 1,
 	};
 	struct http_response res = { 0 };
 	char *form = NULL, *url = endpoint(cfg, "/oauth/token");
@@ -287,8 +301,11 @@ static int poll_once(struct ca_token *tok, const struct ca_config *cfg,
 	req.form_body = form;
 	/* Each poll has the whole network budget: the wait is the person's. */
 	ca_http_budget_reset();
-	if ((rc = ca_http_perform(&res, &req)) < 0)
+	if ((rc = ca_http_perform(&res, &req)) < 0) {
+		if (rc == CA_ENET)
+			rc = POLL_NO_ANSWER;
 		goto out;
+	}
 	if (res.status < 400) {
 		rc = ca_token_parse_response(tok, res.body, res.len, res.status, ca_now());
 		goto out;
@@ -333,7 +350,7 @@ int ca_device_login(struct ca_token *out, const struct ca_config *cfg)
 	struct ca_token tok;
 	int timeout_s = cfg->login_timeout > 0 ? cfg->login_timeout : CA_DEFAULT_LOGIN_TIMEOUT;
 	int64_t start, login_deadline, code_deadline;
-	int interval, rc;
+	int interval, rc, no_answer = 0;
 
 	ca_token_init(&tok);
 	if (!cfg->interactive) {
@@ -366,8 +383,20 @@ int ca_device_login(struct ca_token *out, const struct ca_config *cfg)
 		}
 		sleep_until(next);
 		rc = poll_once(&tok, cfg, &da, &interval);
+		if (rc == POLL_NO_ANSWER) {
+			if (++no_answer > DEVICE_POLL_NO_ANSWER_MAX) {
+				rc = CA_ENET; /* the last poll's error */
+				break;
+			}
+			/* RFC 8628 3.5: after a time-out, poll less often. */
+			interval = interval * 2 > DEVICE_MAX_INTERVAL ? DEVICE_MAX_INTERVAL : interval * 2;
+			ca_debug("device login: the poll got no answer; polling again in %d s", interval);
+			ca_error_clear();
+			continue;
+		}
 		if (rc <= 0)
 			break;
+		no_answer = 0;
 	}
 	if (rc < 0)
 		goto out;

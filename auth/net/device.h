@@ -15,6 +15,7 @@
 #define DEVICE_DEFAULT_INTERVAL 5 /* s, RFC 8628 3.2 */
 #define DEVICE_SLOW_DOWN_STEP 5   /* s added on slow_down, RFC 8628 3.5 */
 #define DEVICE_MAX_INTERVAL 300
+#define DEVICE_POLL_NO_ANSWER_MAX 2 /* polls again after this many without an answer */
 #define DEVICE_MAX_CODE 2048
 #define DEVICE_MAX_USER_CODE 64
 #define DEVICE_MAX_URI 2048

@@ -244,10 +244,16 @@ static long retry_after_s(CURL *curl)
 	return v > LONG_MAX ? LONG_MAX : (long)v;
 }
 
-/* One attempt. 0 with an HTTP status, or a curl error in *curl_error. */
-static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_after,
-	char detail[CURL_ERROR_SIZE], const struct http_request *req, long timeout_ms)
+/*
+ * One attempt. 0 with an HTTP status, or a curl error in *curl_error;
+ * *connected: whether a connection was made (to the server or a proxy),
+ * after which the request may have reached the server.
+ */
+static int attempt(struct http_response *res, CURLcode *curl_error, int *connected,
+	long *retry_after, char detail[CURL_ERROR_SIZE], const struct http_request *req,
+	long timeout_ms)
 {
+	curl_off_t connect_us = 0, pretransfer_us = 0;
 	struct curl_slist *headers = NULL;
 	struct sink sink = { 0 };
 	char *auth = NULL;
@@ -299,7 +305,13 @@ static int attempt(struct http_response *res, CURLcode *curl_error, long *retry_
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
 	*retry_after = -1;
+	*connected = 0;
 	*curl_error = curl_easy_perform(curl);
+	/* Unknown counts as connected: the safe side for a single-use secret. */
+	if (curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us) != CURLE_OK ||
+	    curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us) != CURLE_OK ||
+	    connect_us > 0 || pretransfer_us > 0)
+		*connected = 1;
 	if (sink.too_large || *curl_error == CURLE_FILESIZE_EXCEEDED) {
 		error = ca_error(CA_ENET, "%s failed: the answer is larger than %d bytes (1 MiB); refused without parsing it",
 			req->what, HTTP_MAX_BODY);
@@ -337,15 +349,43 @@ static int retryable(CURLcode code)
 	}
 }
 
+#define SINGLE_USE_WHY "it carries a single-use secret the server may already have used"
+
+int ca_http_retry_allowed(const struct http_request *req, int curl_code, long status,
+	int connected, const char **why_not)
+{
+	if (why_not)
+		*why_not = NULL;
+	if (curl_code == CURLE_OK) {
+		if (status == 429)
+			return !req->no_retry_429; /* rate limited: the grant was not processed */
+		if (status < 500)
+			return 0;
+	} else if (!retryable((CURLcode)curl_code)) {
+		return 0;
+	}
+	/*
+	 * A time-out, a reset or a 5xx once connected: the server may have
+	 * redeemed the code or rotated the refresh token, and a second use is
+	 * refused (and, for a refresh token, revokes its whole family).
+	 */
+	if (req->single_use && (curl_code == CURLE_OK || connected)) {
+		if (why_not)
+			*why_not = SINGLE_USE_WHY;
+		return 0;
+	}
+	return 1;
+}
+
 int ca_http_perform(struct http_response *res, const struct http_request *req)
 {
 	struct ca_url parsed;
 	char host[CA_URL_HOST_MAX + 8];
 	long backoff_ms = 500, retry_after = -1, wait, timeout_ms = request_timeout_ms();
 	char detail[CURL_ERROR_SIZE] = "";
-	const char *why;
+	const char *why, *why_not = NULL;
 	CURLcode code = CURLE_OK;
-	int i, error;
+	int i, error, connected = 0;
 	int64_t started;
 
 	memset(res, 0, sizeof(*res));
@@ -368,7 +408,7 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 		}
 		started = ca_clock_ms();
 		ca_http_response_clear(res);
-		error = attempt(res, &code, &retry_after, detail, req,
+		error = attempt(res, &code, &connected, &retry_after, detail, req,
 			left < timeout_ms ? (long)left : timeout_ms);
 		if (code == CURLE_OK)
 			ca_debug("http: %s %s -> HTTP %ld (%lld ms, attempt %d)", req->method, host,
@@ -389,8 +429,12 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 		if (code == CURLE_OK && (res->status != 429 || req->no_retry_429) &&
 		    res->status < 500)
 			return 0;
-		if (code != CURLE_OK && !retryable(code))
+		if (!ca_http_retry_allowed(req, (int)code, code == CURLE_OK ? res->status : 0,
+			connected, &why_not)) {
+			if (why_not)
+				ca_debug("http: no retry of the %s, as %s", req->what, why_not);
 			break;
+		}
 		if (i == HTTP_ATTEMPTS)
 			break;
 		wait = backoff_ms;
@@ -410,7 +454,10 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 		ca_http_response_clear(res);
 		/* curl's detail names the cause ("Connection reset by peer"). */
 		why = detail[0] ? detail : curl_easy_strerror(code);
-		if (!retryable(code) || i == 1)
+		if (why_not)
+			ca_error(CA_ENET, "%s to %s failed: %s; not retried, as %s", req->what, host,
+				why, why_not);
+		else if (!retryable(code) || i == 1)
 			ca_error(CA_ENET, "%s to %s failed: %s", req->what, host, why);
 		else
 			ca_error(CA_ENET, "%s to %s failed: %s (tried %d times)", req->what, host,
@@ -422,6 +469,9 @@ int ca_http_perform(struct http_response *res, const struct http_request *req)
 		long status = res->status;
 
 		ca_http_response_clear(res);
+		if (why_not)
+			return ca_error(CA_ENET, "%s to %s failed: the server answered HTTP %ld; not retried, as %s",
+				req->what, host, status, why_not);
 		return ca_error(CA_ENET, "%s to %s failed: the server answered HTTP %ld (tried %d times)",
 			req->what, host, status, i > HTTP_ATTEMPTS ? HTTP_ATTEMPTS : i);
 	}

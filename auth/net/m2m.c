@@ -8,9 +8,10 @@
 #include <string.h>
 
 int ca_token_endpoint_request(struct ca_token *out, const struct ca_config *cfg,
-	const char *form, const char *what)
+	const char *form, const char *what, int single_use)
 {
-	struct http_request req = { .method = "POST", .form_body = form, .what = what };
+	struct http_request req = { .method = "POST", .form_body = form, .what = what,
+		.single_use = single_use };
 	struct http_response res = { 0 };
 	char *url = ca_malloc(strlen(cfg->auth_url) + sizeof("/oauth/token"));
 	int error;
@@ -39,7 +40,8 @@ int ca_m2m_token(struct ca_token *out, const struct ca_config *cfg)
 	    !(error = ca_http_form_add(&form, "audience", CA_AUDIENCE)) &&
 	    !(error = ca_http_form_add(&form, "client_id", cfg->client_id)) &&
 	    !(error = ca_http_form_add(&form, "client_secret", cfg->client_secret)))
-		error = ca_token_endpoint_request(out, cfg, form, "token request");
+		/* The client secret is good for any number of requests: retried. */
+		error = ca_token_endpoint_request(out, cfg, form, "token request", 0);
 	ca_free(form); /* wiped: it held the client secret */
 	return error;
 }

@@ -225,7 +225,8 @@ int ca_oauth_login(struct ca_token *out, const struct ca_config *cfg)
 	    (rc = ca_http_form_add(&form, "redirect_uri", redirect)) < 0 ||
 	    (rc = ca_http_form_add(&form, "code_verifier", verifier)) < 0)
 		goto out;
-	rc = ca_token_endpoint_request(&tok, cfg, form, "token request");
+	/* The code is redeemed once: no retry after it may have reached the server. */
+	rc = ca_token_endpoint_request(&tok, cfg, form, "token request", 1);
 	if (rc < 0) {
 		ca_error_prefix("login");
 		goto out;
@@ -259,7 +260,12 @@ int ca_oauth_refresh(struct ca_token *out, const struct ca_config *cfg,
 	    (rc = ca_http_form_add(&form, "client_id", cfg->oauth_client_id)) < 0 ||
 	    (rc = ca_http_form_add(&form, "refresh_token", refresh_token)) < 0)
 		goto out;
-	rc = ca_token_endpoint_request(&tok, cfg, form, "token renewal");
+	/*
+	 * A rotating refresh token is good once: a retry after the server may
+	 * have rotated it is reuse, which revokes the whole family (Auth0). On
+	 * a time-out the broker keeps the stored token for the next call.
+	 */
+	rc = ca_token_endpoint_request(&tok, cfg, form, "token renewal", 1);
 	if (rc < 0)
 		goto out;
 	if (!tok.refresh_token) {

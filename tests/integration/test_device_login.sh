@@ -151,6 +151,26 @@ case_slow_down() {
 }
 t_case "slow_down: the interval grows by 5 s, the 429 is not retried" case_slow_down
 
+# A poll whose answer comes after the time-out: not re-sent at once (that
+# would be within the interval, which Auth0 counts as too fast, and after
+# the approval the first poll redeems the code), but polled again at twice
+# the interval (RFC 8628 3.5).
+case_poll_no_answer() {
+  fresh noanswer
+  standin_settings '{"device_interval": 1, "device_script": ["pending", "approve"]}'
+  standin_fault '{"kind": "delay", "seconds": 1.3, "path": "/oauth/token", "grant_type": "'"$DEV_GRANT"'"}'
+  CARTO_AUTH_HTTP_TIMEOUT_MS=1000 run_helper '' --debug login --device
+  assert_rc 0 "$ERR"
+  assert_eq 2 "$(polls)" "polls"
+  assert_eq 0 "$(json_get "$(standin_state)" device_too_fast)" "polls faster than the interval"
+  assert_contains "$ERR" "debug: http: no retry of the device login poll, as it carries a single-use secret"
+  assert_contains "$ERR" "debug: device login: the poll got no answer; polling again in 2 s"
+  gap_at_least "$(poll_gaps | sed -n 2p)" 3 # 1 s time-out + 2 s
+  assert_file_exists "$TOKFILE"
+  assert_no_secret
+}
+t_case "a poll answered after the time-out: polled again at twice the interval, never too fast" case_poll_no_answer
+
 # --- the answers that end the login ------------------------------------------
 
 case_denied() {

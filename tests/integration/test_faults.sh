@@ -232,16 +232,25 @@ case_oauth_refresh_fails() {
   # A 100 s token is due for renewal with min_ttl=300 (without it, only
   # once less than half its lifetime is left).
   local input=$'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\nmin_ttl=300\n\n'
+  # The refresh token is single-use (rotation): once the request may have
+  # reached the server, it is not sent again (docs/reliability.md).
+  local once="; not retried, as it carries a single-use secret the server may already have used"
   fault_get '{"path": "/oauth/token", "kind": "status", "status": 503, "count": 3}' "$input"
-  expect_failure "the server answered HTTP 503 (tried 3 times)" 3 1500 4000
+  expect_failure "token renewal to 127.0.0.1:${A_URL##*:} failed: the server answered HTTP 503$once" 1 0 1000
   fault_get '{"path": "/oauth/token", "kind": "reset", "count": 3}' "$input"
-  expect_failure "Connection reset by peer (tried 3 times)" 3 1500 4000
+  expect_failure "Connection reset by peer$once" 1 0 1000
   # Once the server is back, the kept refresh token renews.
   fault_get "" "$input"
   expect_success 1 0 3000
   assert_eq "refresh_token" "$(standin_last_form grant_type)"
+  # A 429 means the grant was not processed: retried after Retry-After.
+  # (The renewed token has a day left: min_ttl beyond that renews it again.)
+  input=$'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\nmin_ttl=90000\n\n'
+  fault_get '{"path": "/oauth/token", "kind": "status", "status": 429, "retry_after": "1", "count": 1}' "$input"
+  expect_success 2 900 3000
+  assert_eq "refresh_token" "$(standin_last_form grant_type)"
 }
-t_case "OAuth: a failing refresh keeps the stored token and its refresh token" case_oauth_refresh_fails
+t_case "OAuth: a failing refresh is tried once (429 again), keeps the stored token and its refresh token" case_oauth_refresh_fails
 
 # -- debug trace --------------------------------------------------------------------
 
@@ -320,6 +329,22 @@ case_debug_error() {
   assert_not_contains "$ERR" "$STANDIN_SECRET_1"
 }
 t_case "debug trace of an error: each attempt and wait, then the one error line" case_debug_error
+
+case_debug_single_use() {
+  # The OAuth login of case_oauth_refresh_fails, renewed (min_ttl beyond a day).
+  export CARTO_AUTH_HOME=$TEST_TMP/oauth
+  export CARTO_AUTH_DEBUG=1
+  fault_get '{"path": "/oauth/token", "kind": "reset", "count": 3}' \
+    $'mode=oauth\napi_base_url='"$A_URL"$'\ninteractive=false\nmin_ttl=90000\n\n'
+  assert_rc 1
+  assert_empty "$OUT"
+  assert_eq 1 "$REQS" "token requests sent"
+  assert_match "$ERR" "debug: http: POST 127\.0\.0\.1:${A_URL##*:} -> .*Connection reset by peer \([0-9]+ ms, attempt 1\)"
+  assert_contains "$ERR" "debug: http: no retry of the token renewal, as it carries a single-use secret the server may already have used"
+  assert_not_contains "$ERR" "before attempt 2"
+  assert_match "$(printf '%s\n' "$ERR" | tail -n 1)" "^carto-auth: get: token renewal to 127\.0\.0\.1:${A_URL##*:} failed: .*Connection reset by peer; not retried, as it carries a single-use secret"
+}
+t_case "debug trace of a refresh not retried: the attempt, why no retry, the one error line" case_debug_single_use
 
 # -- the background cases --------------------------------------------------------
 

@@ -47,6 +47,9 @@ login_once() {
   run_helper '' login "$@"
   assert_rc 0
   assert_file_exists "$TOKFILE"
+  # The scripted browser logs the callback's answer after the helper has
+  # it: wait, so a case that empties the log next finds no late line there.
+  wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG" || true
 }
 
 # --- the browser login -------------------------------------------------------
@@ -455,6 +458,89 @@ case_invalid_grant_then_browser() {
   wait_until 10 grep -q '^CALLBACK 302' "$STANDIN_BROWSER_LOG"
 }
 t_case "invalid_grant on an interactive get: straight on to the browser" case_invalid_grant_then_browser
+
+# --- single-use secrets: no retry once the request may have reached the server ---
+
+# state_above KEY N: the stand-in's counter KEY is above N (it has handled a
+# request whose answer came after the client gave up).
+state_above() { [ "$(state_of "$1")" -gt "$2" ]; }
+
+# A rotating refresh token is good once. When the answer to a renewal comes
+# after the time-out, the server may already have rotated the token: a retry
+# would be reuse, on which Auth0 revokes the whole family (and the helper
+# would then forget it). The call fails once, says why, and keeps the token.
+case_refresh_slow_answer() {
+  fresh slow-refresh
+  login_once
+  local rt1 reuse0 revoked0 issued0
+  rt1=$(json_file_get "$TOKFILE" refresh_token)
+  reuse0=$(state_of refresh_reuse_detected)
+  revoked0=$(state_of revoked_families)
+  issued0=$(state_of refresh_tokens_issued)
+  : >"$STANDIN_BROWSER_LOG"
+  standin_reset
+  # The answer comes 1.3 s after the request; the client waits 1 s.
+  standin_fault '{"kind": "delay", "seconds": 1.3, "path": "/oauth/token", "grant_type": "refresh_token"}'
+  CARTO_AUTH_HTTP_TIMEOUT_MS=1000 run_helper $'mode=oauth\nmin_ttl=90000\ninteractive=false\n\n' get
+  assert_rc 1
+  assert_eq 1 "$(standin_requests /oauth/token refresh_token)" "refresh requests"
+  # The server handled the request when its late answer was made: rotated.
+  wait_until 10 state_above refresh_tokens_issued "$issued0"
+  assert_eq "$reuse0" "$(state_of refresh_reuse_detected)" "a refresh token was reused"
+  assert_eq "$revoked0" "$(state_of revoked_families)" "a family was revoked"
+  assert_eq "$rt1" "$(json_file_get "$TOKFILE" refresh_token)" "the refresh token is kept"
+  assert_empty "$OUT"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "one line on stderr: $ERR"
+  assert_match "$ERR" "^carto-auth: get: token renewal to [^ ]+ failed: Operation timed out after [0-9]+ milliseconds"
+  assert_contains "$ERR" "; not retried, as it carries a single-use secret the server may already have used"
+  no_browser_launched
+
+  # The next get renews with the kept token, without a login. The lost
+  # answer did rotate it, so that is the server's leeway to give: Auth0's
+  # rotation overlap period (here 60 s). With none, this renewal is reuse
+  # as well; no client can get a lost answer back, it can only not spend
+  # the token itself on a blind retry.
+  standin_settings '{"refresh_reuse_interval": 60}'
+  run_helper $'mode=oauth\nmin_ttl=90000\ninteractive=false\n\n' get
+  assert_rc 0 "the next get could not renew: $ERR"
+  assert_match "$(kv_get "$OUT" password)" '^eyJ'
+  assert_eq 2 "$(standin_requests /oauth/token refresh_token)" "refresh requests"
+  assert_eq "$rt1" "$(standin_last_form refresh_token)"
+  assert_ne "$rt1" "$(json_file_get "$TOKFILE" refresh_token)" "the new refresh token was stored"
+  assert_eq "$reuse0" "$(state_of refresh_reuse_detected)" "a refresh token was reused"
+  assert_eq "$revoked0" "$(state_of revoked_families)" "a family was revoked"
+  no_browser_launched
+  assert_no_secret
+}
+t_case "a renewal answer slower than the time-out: one failure, no retry, the refresh token kept" case_refresh_slow_answer
+
+# An authorization code is redeemed once. An exchange whose answer comes
+# after the time-out is not sent again: the login fails with the time-out
+# (not with invalid_grant for the used code), and a new login works.
+case_code_slow_answer() {
+  fresh slow-code
+  local redeemed0 last
+  redeemed0=$(state_of codes_redeemed)
+  standin_fault '{"kind": "delay", "seconds": 1.3, "path": "/oauth/token", "grant_type": "authorization_code"}'
+  CARTO_AUTH_HTTP_TIMEOUT_MS=1000 run_helper '' login
+  assert_rc 1
+  assert_eq 1 "$(standin_requests /oauth/token authorization_code)" "code exchanges sent"
+  assert_empty "$OUT"
+  last=$(printf '%s\n' "$ERR" | tail -n 1)
+  assert_match "$last" "^carto-auth: login: .*token request to [^ ]+ failed: Operation timed out after [0-9]+ milliseconds"
+  assert_contains "$last" "; not retried, as it carries a single-use secret the server may already have used"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c 'failed')" "one error line: $ERR"
+  assert_not_contains "$ERR" "invalid_grant"
+  wait_until 10 state_above codes_redeemed "$redeemed0"
+  assert_eq $((redeemed0 + 1)) "$(state_of codes_redeemed)" "code redemptions"
+  assert_no_file "$TOKFILE"
+  assert_empty "$(ls -A "$CARTO_AUTH_HOME/tokens" 2>/dev/null)" "a token was stored"
+  assert_no_secret
+  standin_reset
+  login_once
+  assert_eq 1 "$(standin_requests /oauth/token authorization_code)"
+}
+t_case "a code exchange answer slower than the time-out: the code is not sent again" case_code_slow_answer
 
 case_invalid_grant_in_description() {
   fresh grantword

@@ -304,6 +304,10 @@ class Platform:
             "tenant_domain": netloc,
             "api_base_url": base_url,
             "code_lifetime": DEFAULT_CODE_LIFETIME,
+            # Auth0's rotation overlap period ("reuse interval"): seconds after
+            # its first use in which a rotated refresh token may be used again
+            # without reuse detection; 0: none (Auth0's default).
+            "refresh_reuse_interval": 0,
             "config_yaml": None,         # None: the built-in document
             # The device authorization grant (RFC 8628, Auth0's answers):
             "device_grant": True,        # False: unauthorized_client
@@ -427,14 +431,16 @@ class Platform:
             entry = self.refresh_tokens.get(token)
             if entry is None or entry["family"] in self.revoked_families:
                 raise invalid_refresh()
-            if entry["used"]:
+            overlap = self.settings["refresh_reuse_interval"]
+            if entry["used"] and not (overlap and time.time() - entry["used_at"] <= overlap):
                 # Reuse of a rotated token: Auth0 revokes the whole family.
                 self.revoked_families.add(entry["family"])
                 self.reuse_detected += 1
                 raise invalid_refresh()
             if entry["client_id"] != client_id:
                 raise invalid_refresh()
-            entry["used"] = True
+            if not entry["used"]:
+                entry["used"], entry["used_at"] = True, time.time()
         return Grant("refresh_token", entry["subject"], client_id, entry["scope"],
                      offline=True, family=entry["family"],
                      organization=entry["organization"])
