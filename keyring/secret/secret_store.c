@@ -307,6 +307,12 @@ void ca_secret_bus_close(GDBusConnection *bus)
 	if (!ca_secret_process_forked() && !g_dbus_connection_is_closed(bus)) {
 		ctx = g_main_context_new();
 		g_main_context_push_thread_default(ctx);
+		/* Closing drops what is still queued (a session's Close): sent first. */
+		g_dbus_connection_flush(bus, NULL, ca_secret_async_callback,
+			ca_secret_async_data(&a, BUS_CALL_MS));
+		if (ca_secret_async_wait(&a, ctx))
+			g_dbus_connection_flush_finish(bus, a.res, NULL);
+		ca_secret_async_clear(&a);
 		g_dbus_connection_close(bus, NULL, ca_secret_async_callback,
 			ca_secret_async_data(&a, BUS_CALL_MS));
 		if (ca_secret_async_wait(&a, ctx))

@@ -38,6 +38,8 @@ build_host() {
     "$@" -o "$TEST_TMP/$name"
 }
 build_host fork_host
+# shellcheck disable=SC2046
+build_host glib_fork_host $(pkg-config --cflags --libs gio-2.0)
 build_host sigpipe_host
 # shellcheck disable=SC2046
 build_host glib_bus_host $(pkg-config --cflags --libs gio-2.0)
@@ -67,7 +69,7 @@ t_case "a forked child's keyring call fails fast with a clear message, never han
 # gets its token through the file store.
 case_fork_auto_file_store() {
   export CARTO_AUTH_STORE=auto FORK_HOST_ALARM=20
-  rm -f "$CARTO_AUTH_HOME/token_m2m.json"
+  rm -rf "$CARTO_AUTH_HOME"   # the file store starts empty
   assert_exit 0 "$TEST_TMP/fork_host" "$TEST_TMP/creds.json"
   echo "$OUT"
   assert_contains "$OUT" "parent-2: rc=0"
@@ -85,6 +87,31 @@ case_fork_before_use() {
   assert_contains "$OUT" "child: rc=0"
 }
 t_case "a child forked before any keyring use uses the keyring" case_fork_before_use
+
+# A child of a host that used GLib's D-Bus itself is the library's first
+# user there: nothing tells it that GDBus cannot answer. Each wait has a
+# deadline of its own (5 s to connect), so the call ends, and auto mode
+# takes the file store.
+case_glib_fork() {
+  export CARTO_AUTH_STORE=$1 FORK_HOST_ALARM=20
+  rm -rf "$CARTO_AUTH_HOME"   # the file store starts empty
+  local t0=$SECONDS want=0
+  [ "$1" = keyring ] && want=1
+  assert_exit "$want" "$TEST_TMP/glib_fork_host" "$TEST_TMP/creds.json"
+  echo "$OUT"
+  assert_not_contains "$OUT" "killed by signal" "the child does not hang"
+  [ $((SECONDS - t0)) -lt 10 ] || { echo "took $((SECONDS - t0)) s"; false; }
+  if [ "$1" = keyring ]; then
+    assert_match "$OUT" "child: rc=-6 after [5-7]\.[0-9]+ s: cannot connect to the session bus: no answer within 5 s"
+  else
+    assert_match "$OUT" "child: rc=0 after"
+    assert_file_exists "$CARTO_AUTH_HOME/token_m2m.json" "the file store took over in the child"
+  fi
+}
+t_case "a child forked from a GLib host that used D-Bus: the keyring call ends within its deadline" \
+  case_glib_fork keyring
+t_case "a child forked from a GLib host that used D-Bus: auto mode takes the file store" \
+  case_glib_fork auto
 
 case_sigpipe_kept() {
   export CARTO_AUTH_STORE=$1
