@@ -851,15 +851,15 @@ static void ca_secret_own_service_init(CaSecretOwnService *self)
 	(void)self;
 }
 
-/* The Secret Service on bus, with an open session (OpenSession). */
+/*
+ * The Secret Service on bus, with an open session (OpenSession). The
+ * proxy's name, path, interface and flags are set by SecretService's
+ * constructor (given here as well, they would be overwritten and leak).
+ */
 static SecretService *service_on(GDBusConnection *bus, GCancellable *cancel, GError **err)
 {
 	return g_initable_new(ca_secret_own_service_get_type(), cancel, err,
 		"g-connection", bus,
-		"g-name", SECRETS_NAME,
-		"g-object-path", "/org/freedesktop/secrets",
-		"g-interface-name", "org.freedesktop.Secret.Service",
-		"g-flags", G_DBUS_PROXY_FLAGS_NONE,
 		"flags", SECRET_SERVICE_OPEN_SESSION,
 		NULL);
 }
