@@ -98,7 +98,7 @@ int ca_secret_bus_connect_start(struct ca_secret_async *a, GCancellable *cancel,
 	GError **err);
 GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainContext *ctx,
 	GError **err);
-/* Flushes and closes bus (bounded), then drops the reference. */
+/* Closes bus (never waits, so never blocks), then drops the reference. */
 void ca_secret_bus_close(GDBusConnection *bus);
 
 /*

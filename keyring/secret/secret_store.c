@@ -296,31 +296,18 @@ GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainCo
 	return bus;
 }
 
+/*
+ * Nothing waits for the close: GDBus's worker closes the socket at once
+ * (the socket is close-on-exec meanwhile), and the service forgets this
+ * connection's sessions when it goes. A wait would cost every command
+ * two thread hops.
+ */
 void ca_secret_bus_close(GDBusConnection *bus)
 {
-	GMainContext *ctx;
-	struct ca_secret_async a;
-
 	if (!bus)
 		return;
-	/* In a forked child nothing would answer: the reference is all there is to drop. */
-	if (!ca_secret_process_forked() && !g_dbus_connection_is_closed(bus)) {
-		ctx = g_main_context_new();
-		g_main_context_push_thread_default(ctx);
-		/* Closing drops what is still queued (a session's Close): sent first. */
-		g_dbus_connection_flush(bus, NULL, ca_secret_async_callback,
-			ca_secret_async_data(&a, BUS_CALL_MS));
-		if (ca_secret_async_wait(&a, ctx))
-			g_dbus_connection_flush_finish(bus, a.res, NULL);
-		ca_secret_async_clear(&a);
-		g_dbus_connection_close(bus, NULL, ca_secret_async_callback,
-			ca_secret_async_data(&a, BUS_CALL_MS));
-		if (ca_secret_async_wait(&a, ctx))
-			g_dbus_connection_close_finish(bus, a.res, NULL);
-		ca_secret_async_clear(&a);
-		g_main_context_pop_thread_default(ctx);
-		g_main_context_unref(ctx);
-	}
+	if (!ca_secret_process_forked())
+		g_dbus_connection_close(bus, NULL, NULL, NULL);
 	g_object_unref(bus);
 }
 
