@@ -112,8 +112,9 @@ int ca_secret_store_open_on(struct store **out, const struct ca_store_options *o
  * A thread that cancels a GCancellable when the deadline passes, so a
  * D-Bus or libsecret call stuck (activation, a dead service, a prompt
  * nobody answers) returns G_IO_ERROR_CANCELLED instead of hanging. The
- * keyring's one timeout mechanism: the full store and the fast path
- * (secret_fast.c) both use it.
+ * keyring's timeout mechanism: the full store and the fast path
+ * (secret_fast.c) both use it; each wait of ours also has a deadline of
+ * its own (ca_secret_async_wait), in case a cancel is lost.
  */
 struct ca_secret_watchdog {
 	GCancellable *cancel;

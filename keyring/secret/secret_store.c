@@ -47,7 +47,11 @@
  * for the prompt) a locked match is CA_EKEYRING. An item locked in an open
  * collection is a service asking the user to confirm each access
  * (KeePassXC), and the message says so. Every D-Bus wait is bounded by a
- * watchdog that cancels the call.
+ * watchdog that cancels the call, and each of our waits by a deadline of
+ * its own as well.
+ *
+ * The store talks on a session bus connection of its own (or the fast
+ * path's), never on GLib's shared one, which belongs to the host program.
  */
 #include "keyring/secret/secret_internal.h"
 
