@@ -138,4 +138,24 @@ case_shared_bus_exit_on_close() {
 t_case "the host's shared D-Bus connection keeps its exit-on-close setting" \
   case_shared_bus_exit_on_close
 
+# The executable decides its own SIGPIPE policy (helper/main.c): a reader
+# gone before the answer is one line and exit 1 with either store, not a
+# silent death by SIGPIPE. (The keyring no longer sets SIG_IGN for it.)
+case_executable_reader_gone() {
+  export CARTO_AUTH_STORE=$1
+  printf 'credentials_file=%s\n\n' "$TEST_TMP/creds.json" >"$TEST_TMP/get.in"
+  run_helper "$(cat "$TEST_TMP/get.in")" get   # the token is stored
+  assert_rc 0
+  # `true` has gone when the answer is written.
+  { sleep 0.5; rc=0; "$CARTO_AUTH" get <"$TEST_TMP/get.in" 2>"$TEST_TMP/gone.err" || rc=$?
+    echo "$rc" >"$TEST_TMP/gone.rc"; } | true
+  cat "$TEST_TMP/gone.err"
+  assert_eq 1 "$(cat "$TEST_TMP/gone.rc")" "exit status with the reader gone"
+  assert_eq "carto-auth: cannot write the answer to standard output" "$(cat "$TEST_TMP/gone.err")"
+}
+t_case "the executable, file store: a reader gone before the answer is exit 1 and one line" \
+  case_executable_reader_gone file
+t_case "the executable, keyring store: a reader gone before the answer is exit 1 and one line" \
+  case_executable_reader_gone keyring
+
 t_done
