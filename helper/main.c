@@ -12,6 +12,7 @@
 #include "util/text.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +294,13 @@ int main(int argc, char **argv)
 	int status;
 
 	harden_process(); /* before anything reads a secret */
+	/*
+	 * The process is ours: a reader that went away before the answer is a
+	 * failure we report (exit 1, below), the same with either store, not
+	 * a signal that ends us without a word. The library leaves SIGPIPE to
+	 * its host; programs we start get the default back (auth/net/browser.c).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* The process is ours: cJSON allocates through the wiping allocator. */
 	ca_mem_install_hooks();
 	memset(&opts, 0, sizeof(opts));

@@ -78,21 +78,6 @@ struct fast_store {
 
 /* ---- the bus ---- */
 
-struct bus_wait {
-	GDBusConnection *bus;
-	GError *err;
-	int done;
-};
-
-static void bus_ready(GObject *source, GAsyncResult *res, gpointer data)
-{
-	struct bus_wait *w = data;
-
-	(void)source;
-	w->bus = g_bus_get_finish(res, &w->err);
-	w->done = 1;
-}
-
 /* Our key pair for the next session, unless there is one (or it failed). */
 static void session_keys(struct fast_store *fs)
 {
@@ -101,14 +86,16 @@ static void session_keys(struct fast_store *fs)
 }
 
 /*
- * The session bus connection (GLib's shared one), within CONNECT_MS. Our
- * key pair for the first encrypted session is made while it connects.
+ * Our own connection to the session bus (never GLib's shared one, which
+ * is the host's), within CONNECT_MS. Our key pair for the first encrypted
+ * session is made while it connects.
  */
 static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 {
 	GMainContext *ctx = g_main_context_new();
 	struct ca_secret_watchdog dog;
-	struct bus_wait w = { NULL, NULL, 0 };
+	struct ca_secret_async a;
+	GDBusConnection *bus = NULL;
 
 	if (ca_secret_watchdog_start(&dog, CONNECT_MS)) {
 		g_main_context_unref(ctx);
@@ -116,18 +103,14 @@ static GDBusConnection *connect_bus(GError **err, struct fast_store *fs)
 		return NULL;
 	}
 	g_main_context_push_thread_default(ctx);
-	g_bus_get(G_BUS_TYPE_SESSION, dog.cancel, bus_ready, &w);
-	session_keys(fs);
-	while (!w.done)
-		g_main_context_iteration(ctx, TRUE);
+	if (!ca_secret_bus_connect_start(&a, dog.cancel, CONNECT_MS, err)) {
+		session_keys(fs);
+		bus = ca_secret_bus_connect_finish(&a, ctx, err);
+	}
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);
 	ca_secret_watchdog_stop(&dog);
-	if (w.bus)
-		g_dbus_connection_set_exit_on_close(w.bus, FALSE);
-	else
-		g_propagate_error(err, w.err);
-	return w.bus;
+	return bus;
 }
 
 /* ---- calls in flight ---- */
@@ -259,7 +242,7 @@ static int full_store(struct store **out, struct fast_store *fs)
 	if (!fs->full) {
 		/* secret_store_open reads only whether it may prompt. */
 		opts.interactive = fs->interactive;
-		error = ca_secret_store_open(&fs->full, &opts);
+		error = ca_secret_store_open_on(&fs->full, &opts, fs->bus, 0);
 	}
 	*out = fs->full;
 	return error;
@@ -447,6 +430,8 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 	struct store *full;
 	int error;
 
+	if ((error = ca_secret_process_check()))
+		return error;
 	g_main_context_push_thread_default(fs->ctx);
 	error = read_item(out, fs, search_attrs(id), token_parse, id);
 	g_main_context_pop_thread_default(fs->ctx);
@@ -523,6 +508,8 @@ static int fast_cred_get(struct store *s, struct cred *out, const struct cred *q
 	struct store *full;
 	int error;
 
+	if ((error = ca_secret_process_check()))
+		return error;
 	g_main_context_push_thread_default(fs->ctx);
 	error = read_item(out, fs, ca_secret_cred_search_attrs(query), cred_parse, query);
 	g_main_context_pop_thread_default(fs->ctx);
@@ -567,8 +554,7 @@ static void fast_free(struct store *s)
 		g_main_context_unref(fs->ctx);
 	}
 	ca_secret_session_free(fs->crypt);  /* made while connecting */
-	if (fs->bus)
-		g_object_unref(fs->bus);
+	ca_secret_bus_close(fs->bus);
 	ca_free(fs);
 }
 
@@ -588,11 +574,14 @@ static const struct store_ops fast_store_ops = {
 int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts)
 {
 	struct fast_store *fs;
+	GDBusConnection *bus;
 	GError *err = NULL;
 	int error;
 
 	if (!ca_store_session_bus_present())
 		return ca_secret_store_open(out, opts);
+	if ((error = ca_secret_process_check()))
+		return error;
 	if (!(fs = ca_calloc(1, sizeof(*fs))))
 		return ca_error(CA_ERR, "out of memory");
 	fs->base.ops = &fast_store_ops;
@@ -609,9 +598,12 @@ int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts)
 	}
 	fs->ctx = g_main_context_new();
 	if (!plainly_usable(fs, opts)) {
-		/* Starting the service, prompts, messages: libsecret's path. */
+		/* Starting the service, prompts, messages: libsecret's path, on our connection. */
+		bus = g_steal_pointer(&fs->bus);
 		fast_free(&fs->base);
-		return ca_secret_store_open(out, opts);
+		error = ca_secret_store_open_on(out, opts, bus, 1);
+		g_object_unref(bus);
+		return error;
 	}
 	ca_debug("keyring: Secret Service running, default collection unlocked");
 	*out = &fs->base;

@@ -19,6 +19,7 @@
 #define OPEN_MS 5000        /* connecting and opening a session, in all */
 #define OP_MS 10000         /* one operation that shows no prompt */
 #define PROMPT_MS 120000    /* one operation that may wait for a person */
+#define WAIT_GRACE_MS 1000  /* a wait's own deadline comes this long after the call's */
 
 /*
  * The content type of every secret written. A Secret Service keeps it with
@@ -32,7 +33,9 @@
 
 struct secret_store {
 	struct store base;
-	SecretService *service;
+	GDBusConnection *bus;  /* our own connection (ca_secret_bus_connect) */
+	int close_bus;         /* closed when the store is freed (else its giver's) */
+	SecretService *service;  /* a proxy on bus, never libsecret's shared one */
 	int can_prompt;  /* unlock or create-collection prompts allowed */
 	int interactive; /* the caller's interactive setting (for messages) */
 };
@@ -40,14 +43,78 @@ struct secret_store {
 extern const SecretSchema ca_secret_token_schema;
 extern const SecretSchema ca_secret_cred_schema;
 
+/* ---- the process ---- */
+
+/*
+ * Called before any use of GIO or GDBus (opening a store, each bounded
+ * wait). The first call, once per process: records the process id and
+ * sets up GIO's socket class with the host's SIGPIPE disposition saved and
+ * restored (GSocket's set-up would set SIG_IGN for the whole process;
+ * GSocket sends with MSG_NOSIGNAL, so it needs no SIG_IGN). In a process
+ * forked after that first call, CA_EKEYRING with a message: GDBus's one
+ * worker thread (every connection's reader and writer) is not there, and
+ * no D-Bus call could ever be answered.
+ */
+int ca_secret_process_check(void);
+/* Whether this is a process forked after the first check (no message). */
+int ca_secret_process_forked(void);
+
 /* ---- bounded waits ---- */
+
+/*
+ * An asynchronous GIO operation whose answer is awaited in a main context
+ * with a deadline of its own, so that no wait blocks forever even when the
+ * operation's own timeout or cancel never comes (a dead GDBus worker).
+ * Start it with ca_secret_async_callback and ca_secret_async_data(a, ms),
+ * all in the thread-default context the wait iterates.
+ */
+struct ca_secret_async {
+	struct ca_secret_async_slot *slot;  /* while the answer is awaited */
+	GObject *source;
+	GAsyncResult *res;   /* the answer, once it came */
+	gint64 deadline;
+	int started, done;
+};
+
+void ca_secret_async_callback(GObject *source, GAsyncResult *res, gpointer data);
+gpointer ca_secret_async_data(struct ca_secret_async *a, int ms);
+/*
+ * Iterates ctx until a's answer came (1) or its deadline passed (0: the
+ * operation is abandoned; an answer coming later is dropped).
+ */
+int ca_secret_async_wait(struct ca_secret_async *a, GMainContext *ctx);
+/* Drops a's answer (after its _finish) or abandons it. */
+void ca_secret_async_clear(struct ca_secret_async *a);
+
+/* ---- the connection ---- */
+
+/*
+ * The keyring's own connection to the session bus, never GLib's shared
+ * one (which belongs to the host program): exit-on-close is turned off on
+ * it only. connect_start begins connecting, in the thread-default
+ * context; connect_finish waits (within ms, cancel ending it earlier).
+ */
+int ca_secret_bus_connect_start(struct ca_secret_async *a, GCancellable *cancel, int ms,
+	GError **err);
+GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainContext *ctx,
+	GError **err);
+/* Closes bus (never waits, so never blocks), then drops the reference. */
+void ca_secret_bus_close(GDBusConnection *bus);
+
+/*
+ * The full store on bus: NULL connects its own. With close_bus, the
+ * store closes bus when freed (or when opening fails).
+ */
+int ca_secret_store_open_on(struct store **out, const struct ca_store_options *opts,
+	GDBusConnection *bus, int close_bus);
 
 /*
  * A thread that cancels a GCancellable when the deadline passes, so a
  * D-Bus or libsecret call stuck (activation, a dead service, a prompt
  * nobody answers) returns G_IO_ERROR_CANCELLED instead of hanging. The
- * keyring's one timeout mechanism: the full store and the fast path
- * (secret_fast.c) both use it.
+ * keyring's timeout mechanism: the full store and the fast path
+ * (secret_fast.c) both use it; each wait of ours also has a deadline of
+ * its own (ca_secret_async_wait), in case a cancel is lost.
  */
 struct ca_secret_watchdog {
 	GCancellable *cancel;
@@ -79,6 +146,8 @@ struct ca_secret_call {
 	const char *method;
 	GVariant *reply;
 	GError *err;
+	struct ca_secret_async a;
+	GDBusConnection *bus;
 	int started, done;
 };
 

@@ -47,7 +47,11 @@
  * for the prompt) a locked match is CA_EKEYRING. An item locked in an open
  * collection is a service asking the user to confirm each access
  * (KeePassXC), and the message says so. Every D-Bus wait is bounded by a
- * watchdog that cancels the call.
+ * watchdog that cancels the call, and each of our waits by a deadline of
+ * its own as well.
+ *
+ * The store talks on a session bus connection of its own (or the fast
+ * path's), never on GLib's shared one, which belongs to the host program.
  */
 #include "keyring/secret/secret_internal.h"
 
@@ -57,8 +61,10 @@
 #include "util/mem.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const SecretSchema ca_secret_token_schema = {
 	SECRET_STORE_TOKEN_SCHEMA, SECRET_SCHEMA_NONE,
@@ -90,6 +96,40 @@ const SecretSchema ca_secret_cred_schema = {
 };
 
 
+/* ---- the process ---- */
+
+static gsize first_use;     /* the first check was made in this process or its parent */
+static pid_t first_pid;     /* the process that made it */
+
+/* GSocket's class set-up sets SIGPIPE to SIG_IGN: the host's disposition comes back. */
+static void gio_setup(void)
+{
+	struct sigaction saved;
+	int have = sigaction(SIGPIPE, NULL, &saved) == 0;
+
+	g_type_class_unref(g_type_class_ref(G_TYPE_SOCKET));
+	if (have)
+		sigaction(SIGPIPE, &saved, NULL);
+}
+
+int ca_secret_process_forked(void)
+{
+	return g_atomic_pointer_get(&first_use) && getpid() != first_pid;
+}
+
+int ca_secret_process_check(void)
+{
+	if (g_once_init_enter(&first_use)) {
+		first_pid = getpid();
+		gio_setup();
+		g_once_init_leave(&first_use, 1);
+	}
+	if (getpid() != first_pid)
+		return ca_error(CA_EKEYRING,
+			"the keyring cannot be used in this process: it was forked after its parent used the keyring, and GLib's D-Bus does not work in a process forked after it was started (use CARTO_AUTH_STORE=file in such a process)");
+	return 0;
+}
+
 /* ---- bounded waits ---- */
 
 static gpointer watchdog_run(gpointer data)
@@ -110,7 +150,11 @@ static gpointer watchdog_run(gpointer data)
 
 int ca_secret_watchdog_start(struct ca_secret_watchdog *w, int ms)
 {
+	int error;
+
 	memset(w, 0, sizeof(*w));
+	if ((error = ca_secret_process_check()))
+		return error;
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
 	w->ms = ms;
@@ -140,6 +184,135 @@ void ca_secret_watchdog_stop(struct ca_secret_watchdog *w)
 	w->cancel = NULL;
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
+}
+
+/*
+ * What an operation's callback gets: the waiter's record while it waits,
+ * NULL once it gave up (then the answer is dropped).
+ */
+struct ca_secret_async_slot {
+	struct ca_secret_async *owner;
+};
+
+void ca_secret_async_callback(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct ca_secret_async_slot *slot = data;
+	struct ca_secret_async *a = slot->owner;
+
+	if (a) {
+		a->source = source ? g_object_ref(source) : NULL;
+		a->res = g_object_ref(res);
+		a->done = 1;
+		a->slot = NULL;
+	}
+	g_free(slot);
+}
+
+gpointer ca_secret_async_data(struct ca_secret_async *a, int ms)
+{
+	memset(a, 0, sizeof(*a));
+	a->slot = g_new0(struct ca_secret_async_slot, 1);
+	a->slot->owner = a;
+	a->deadline = g_get_monotonic_time() + (gint64)ms * G_TIME_SPAN_MILLISECOND;
+	a->started = 1;
+	return a->slot;
+}
+
+static gboolean deadline_passed(gpointer data)
+{
+	*(int *)data = 1;
+	return G_SOURCE_REMOVE;
+}
+
+int ca_secret_async_wait(struct ca_secret_async *a, GMainContext *ctx)
+{
+	GSource *timer = NULL;
+	gint64 left;
+	int expired = 0;
+
+	if (!a->started)
+		return 0;
+	if (!a->done) {
+		left = a->deadline - g_get_monotonic_time();
+		timer = g_timeout_source_new(left > 0 ? (guint)(left / G_TIME_SPAN_MILLISECOND) : 0);
+		g_source_set_callback(timer, deadline_passed, &expired, NULL);
+		g_source_attach(timer, ctx);
+	}
+	while (!a->done && !expired)
+		g_main_context_iteration(ctx, TRUE);
+	if (timer) {
+		g_source_destroy(timer);
+		g_source_unref(timer);
+	}
+	if (!a->done)
+		ca_debug("keyring: no answer within the deadline; giving up the wait");
+	return a->done;
+}
+
+void ca_secret_async_clear(struct ca_secret_async *a)
+{
+	if (a->slot)
+		a->slot->owner = NULL;  /* abandoned: its callback only frees the slot */
+	if (a->res)
+		g_object_unref(a->res);
+	if (a->source)
+		g_object_unref(a->source);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- the connection ---- */
+
+int ca_secret_bus_connect_start(struct ca_secret_async *a, GCancellable *cancel, int ms,
+	GError **err)
+{
+	char *address;
+	int error;
+
+	memset(a, 0, sizeof(*a));
+	if ((error = ca_secret_process_check())) {
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_FAILED, ca_error_message());
+		return error;
+	}
+	/* $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus (ca_store_session_bus_present). */
+	if (!(address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SESSION, cancel, err)))
+		return CA_EKEYRING;
+	g_dbus_connection_new_for_address(address,
+		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+		NULL, cancel, ca_secret_async_callback, ca_secret_async_data(a, ms));
+	g_free(address);
+	return 0;
+}
+
+GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainContext *ctx,
+	GError **err)
+{
+	GDBusConnection *bus = NULL;
+
+	if (ca_secret_async_wait(a, ctx))
+		bus = g_dbus_connection_new_for_address_finish(a->res, err);
+	else
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_CANCELLED, "no answer in time");
+	ca_secret_async_clear(a);
+	/* Ours: GLib's default would end the process if the bus went away. */
+	if (bus)
+		g_dbus_connection_set_exit_on_close(bus, FALSE);
+	return bus;
+}
+
+/*
+ * Nothing waits for the close: GDBus's worker closes the socket at once
+ * (the socket is close-on-exec meanwhile), and the service forgets this
+ * connection's sessions when it goes. A wait would cost every command
+ * two thread hops.
+ */
+void ca_secret_bus_close(GDBusConnection *bus)
+{
+	if (!bus)
+		return;
+	if (!ca_secret_process_forked())
+		g_dbus_connection_close(bus, NULL, NULL, NULL);
+	g_object_unref(bus);
 }
 
 /* Turns a GError (consumed) into CA_EKEYRING with a message. */
@@ -185,33 +358,34 @@ void ca_secret_quiet_logs(void)
 
 /* ---- calls on the bus ---- */
 
-static void call_done(GObject *source, GAsyncResult *res, gpointer data)
-{
-	struct ca_secret_call *p = data;
-
-	p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->err);
-	p->done = 1;
-}
-
 void ca_secret_call_start(struct ca_secret_call *p, GDBusConnection *bus, const char *dest,
 	const char *path, const char *iface, const char *method, GVariant *args,
 	const char *reply_type, int ms, GCancellable *cancel)
 {
 	if (p) {
 		p->method = method;
+		p->bus = bus;
 		p->started = 1;
 	}
+	/* Our deadline comes after GDBus's own timeout, which says more. */
 	g_dbus_connection_call(bus, dest, path, iface, method, args,
 		reply_type ? G_VARIANT_TYPE(reply_type) : NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
-		ms, cancel, p ? call_done : NULL, p);
+		ms, cancel, p ? ca_secret_async_callback : NULL,
+		p ? ca_secret_async_data(&p->a, ms + WAIT_GRACE_MS) : NULL);
 }
 
 GVariant *ca_secret_call_wait(struct ca_secret_call *p, GMainContext *ctx)
 {
 	if (!p->started)
 		return NULL;
-	while (!p->done)
-		g_main_context_iteration(ctx, TRUE);
+	if (!p->done) {
+		if (ca_secret_async_wait(&p->a, ctx))
+			p->reply = g_dbus_connection_call_finish(p->bus, p->a.res, &p->err);
+		else
+			p->err = g_error_new(G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer in time");
+		ca_secret_async_clear(&p->a);
+		p->done = 1;
+	}
 	if (!p->reply)
 		ca_debug("keyring: %s: %s", p->method, p->err->message);
 	return p->reply;
@@ -630,6 +804,72 @@ int ca_secret_delete_others(GList *items, SecretItem *keep)
 
 /* ---- the store ---- */
 
+/*
+ * libsecret's SecretService on a connection of our own. SecretService's
+ * constructor sets the proxy's bus type to the session bus, which GDBusProxy
+ * would connect through GLib's shared connection (and which cannot be
+ * combined with a g-connection); this subclass sets it back to none, so
+ * that the g-connection given is the one used. libsecret makes every
+ * collection and item proxy on its service's connection, and every call
+ * the store makes names ss->service, so nothing falls back to libsecret's
+ * shared service (secret_service_get), nor to GLib's shared connection.
+ */
+typedef struct {
+	SecretService parent;
+} CaSecretOwnService;
+
+typedef struct {
+	SecretServiceClass parent_class;
+} CaSecretOwnServiceClass;
+
+G_DEFINE_TYPE(CaSecretOwnService, ca_secret_own_service, SECRET_TYPE_SERVICE)
+
+static GObject *own_service_constructor(GType type, guint n, GObjectConstructParam *params)
+{
+	GObject *obj = G_OBJECT_CLASS(ca_secret_own_service_parent_class)->constructor(type, n, params);
+
+	g_object_set(obj, "g-bus-type", G_BUS_TYPE_NONE, NULL);
+	return obj;
+}
+
+static void ca_secret_own_service_class_init(CaSecretOwnServiceClass *klass)
+{
+	G_OBJECT_CLASS(klass)->constructor = own_service_constructor;
+}
+
+static void ca_secret_own_service_init(CaSecretOwnService *self)
+{
+	(void)self;
+}
+
+/*
+ * The Secret Service on bus, with an open session (OpenSession). The
+ * proxy's name, path, interface and flags are set by SecretService's
+ * constructor (given here as well, they would be overwritten and leak).
+ */
+static SecretService *service_on(GDBusConnection *bus, GCancellable *cancel, GError **err)
+{
+	return g_initable_new(ca_secret_own_service_get_type(), cancel, err,
+		"g-connection", bus,
+		"flags", SECRET_SERVICE_OPEN_SESSION,
+		NULL);
+}
+
+/* Our own connection to the session bus, within w's time. */
+static GDBusConnection *connect_bus(struct ca_secret_watchdog *w, GError **err)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct ca_secret_async a;
+	GDBusConnection *bus = NULL;
+
+	g_main_context_push_thread_default(ctx);
+	if (!ca_secret_bus_connect_start(&a, w->cancel, w->ms, err))
+		bus = ca_secret_bus_connect_finish(&a, ctx, err);
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
+	return bus;
+}
+
 static void ss_free(struct store *s)
 {
 	struct secret_store *ss = (struct secret_store *)s;
@@ -638,9 +878,12 @@ static void ss_free(struct store *s)
 		return;
 	if (ss->service)
 		g_object_unref(ss->service);
+	if (ss->close_bus)
+		ca_secret_bus_close(ss->bus);
+	else if (ss->bus)
+		g_object_unref(ss->bus);
 	ca_free(ss);
 }
-
 static const struct store_ops secret_store_ops = {
 	.name = "keyring",
 	.token_load = ca_secret_token_load,
@@ -656,9 +899,14 @@ static const struct store_ops secret_store_ops = {
 
 int ca_secret_store_open(struct store **out, const struct ca_store_options *opts)
 {
+	return ca_secret_store_open_on(out, opts, NULL, 1);
+}
+
+int ca_secret_store_open_on(struct store **out, const struct ca_store_options *opts,
+	GDBusConnection *bus, int close_bus)
+{
 	struct secret_store *ss = NULL;
 	SecretCollection *coll = NULL;
-	GDBusConnection *bus = NULL;
 	GError *err = NULL;
 	struct ca_secret_watchdog w = { 0 };
 	gint64 start = g_get_monotonic_time();
@@ -668,24 +916,26 @@ int ca_secret_store_open(struct store **out, const struct ca_store_options *opts
 	if (!ca_store_session_bus_present())
 		return ca_error(CA_EKEYRING,
 			"no session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service");
-	if (!(ss = ca_calloc(1, sizeof(*ss))))
+	if (!(ss = ca_calloc(1, sizeof(*ss)))) {
+		if (bus && close_bus)
+			ca_secret_bus_close(g_object_ref(bus));
 		return ca_error(CA_ERR, "out of memory");
+	}
 	ss->base.ops = &secret_store_ops;
+	ss->bus = bus ? g_object_ref(bus) : NULL;
+	ss->close_bus = close_bus || !bus;
 	ss->can_prompt = opts->interactive && display_present();
 	ss->interactive = opts->interactive;
 	if ((error = ca_secret_watchdog_start(&w, OPEN_MS)))
 		goto out;
 
-	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, w.cancel, &err);
-	if (!bus) {
+	if (!ss->bus && !(ss->bus = connect_bus(&w, &err))) {
 		error = ca_secret_error(&err, &w, "cannot connect to the session bus");
 		goto out;
 	}
-	/* GLib's default would end the process if the bus went away. */
-	g_dbus_connection_set_exit_on_close(bus, FALSE);
-	if ((error = service_reachable(bus, &w)))
+	if ((error = service_reachable(ss->bus, &w)))
 		goto out;
-	ss->service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, w.cancel, &err);
+	ss->service = service_on(ss->bus, w.cancel, &err);
 	if (!ss->service) {
 		error = ca_secret_error(&err, &w, "cannot open a Secret Service session");
 		goto out;
@@ -720,8 +970,6 @@ out:
 	ca_secret_watchdog_stop(&w);
 	if (coll)
 		g_object_unref(coll);
-	if (bus)
-		g_object_unref(bus);
 	if (error) {
 		ss_free(&ss->base);
 		return error;
