@@ -12,6 +12,7 @@
 #include "keyring/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/mem.h"
 #include "util/url.h"
 
@@ -575,6 +576,9 @@ int action_store(const struct options *opts)
 	return status;
 }
 
+/* How long an erase waits for a renewal in another process. */
+#define ERASE_LOCK_MS 30000
+
 static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
 	const char *password = ca_proto_get(msg, "password");
@@ -582,11 +586,18 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 	struct ca_config cfg = *cfg_in;
 	struct ca_token stored;
 	struct ca_identity id;
-	int status = EXIT_OK, error;
+	int status = EXIT_OK, error, lock = -1;
 
 	ca_token_init(&stored);
 	ca_config_identity(&id, &cfg);
-	if (ca_broker_store_open(&store, &cfg)) {
+	/*
+	 * Read and write under the identity's lock, as a renewal does: a
+	 * renewal in another process that rotated the refresh token is never
+	 * overwritten by the copy read before it (sending that used refresh
+	 * token again would make the server revoke the whole family).
+	 */
+	if (ca_broker_store_open(&store, &cfg) ||
+	    ca_broker_lock(&lock, &cfg, ERASE_LOCK_MS)) {
 		status = helper_fail("erase");
 		goto out;
 	}
@@ -615,6 +626,8 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 	if (error && error != CA_ENOTFOUND)
 		status = helper_fail("erase");
 out:
+	if (lock >= 0)
+		ca_fs_unlock(lock);
 	ca_identity_clear(&id);
 	ca_token_clear(&stored);
 	ca_store_free(store);

@@ -11,6 +11,7 @@ PACKAGES=(
   clang valgrind man-db groff-base bash-completion zsh fish lintian
   iproute2 util-linux  # test_url_trust.sh: a network namespace (ip, unshare)
   zbar-tools  # test_qr, test_device_login: read the QR code back (zbarimg)
+  gdb  # test_logout_revoke.sh: holds an erase between its read and its write
 )
 
 # libFuzzer and clang's sanitizer runtimes (scripts/test.sh's fuzz stage);

@@ -179,4 +179,42 @@ case_git_reject_keeps_refresh() {
 }
 t_case "git's reject retires the access token and keeps the refresh token" case_git_reject_keeps_refresh
 
+# git's erase and a renewal in another process at the same moment: the
+# erase is held (gdb) after it read the stored record, while another get
+# renews and the server rotates the refresh token. The erase must not put
+# back the old record: its refresh token is used, and sending it again
+# would make the server revoke the whole token family.
+case_erase_during_renewal() {
+  command -v gdb >/dev/null || { echo "(gdb is missing: scripts/deps.sh installs it)" >&2; return 1; }
+  local token rt1 rt_after
+  fresh erase-race
+  login
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0
+  token=$(kv_get "$OUT" password)
+  rt1=$(json_file_get "$TOKFILE" refresh_token)
+  printf 'protocol=https\nhost=app.carto.com\nusername=oauth\npassword=%s\n\n' "$token" >"$TEST_TMP/erase.in"
+  cat >"$TEST_TMP/renew.sh" <<EOS
+printf 'mode=oauth\ninteractive=false\nuse_cache=false\n\n' | timeout 60 "$CARTO_AUTH" get >"$TEST_TMP/renew.out" 2>"$TEST_TMP/renew.err"
+echo \$? >"$TEST_TMP/renew.rc"
+EOS
+  # The erase stops right before it writes (it has read the record); there
+  # another process renews, and is given 2 s; then the erase goes on.
+  rm -f "$TEST_TMP/renew.rc"
+  timeout 120 gdb -q -batch -ex 'set breakpoint pending on' -ex 'break file_token_save' \
+    -ex "run erase <$TEST_TMP/erase.in" -ex 'delete' \
+    -ex "shell (bash $TEST_TMP/renew.sh &) ; sleep 2" \
+    -ex continue --args "$CARTO_AUTH" erase >"$TEST_TMP/gdb.out" 2>&1 || true
+  wait_until 30 test -s "$TEST_TMP/renew.rc"
+  assert_eq 0 "$(cat "$TEST_TMP/renew.rc")" "the renewal beside the erase: $(cat "$TEST_TMP/renew.err")"
+  grep -q "Breakpoint 1," "$TEST_TMP/gdb.out" || { cat "$TEST_TMP/gdb.out" >&2; return 1; }
+  rt_after=$(json_file_get "$TOKFILE" refresh_token)
+  assert_ne "$rt1" "$rt_after" "the used refresh token was put back"
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0 "the next non-interactive get: $ERR"
+  assert_not_contains "$(standin_state)" '"refresh_reuse_detected": 1' "the server saw a used refresh token"
+  no_secret
+}
+t_case "an erase beside a renewal never puts back a rotated refresh token" case_erase_during_renewal
+
 t_done
