@@ -191,7 +191,7 @@ class _HTTPConnection(http.client.HTTPConnection):
     an IPv6 literal at its last colon."""
 
     def __init__(self, host, port, deadline):
-        super().__init__(host, port)
+        super().__init__(host, self.default_port if port is None else port)
         self._create_connection = lambda address, *_: _connect(*address, deadline)
 
 
@@ -214,7 +214,7 @@ class _HTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host, port, deadline, proxy=None):
         context = ssl.create_default_context()
         context.sslsocket_class = _TimedSSLSocket
-        super().__init__(host, port, context=context)
+        super().__init__(host, self.default_port if port is None else port, context=context)
         self._tls = context
         self._deadline = deadline
         self._proxy = proxy
