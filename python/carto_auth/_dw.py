@@ -16,6 +16,11 @@ read in chunks with the deadline checked between them, so a server that
 answers one byte at a time cannot keep the caller waiting past it.
 CARTO_AUTH_HTTP_TIMEOUT_MS, read as the program reads it (1..30000 ms, at
 least 100), lowers the deadline; it never raises it.
+
+Proxies are read as the program's libcurl reads them (https_proxy,
+HTTPS_PROXY, all_proxy, ALL_PROXY; no_proxy, NO_PROXY).  An http:// proxy
+is asked for a CONNECT tunnel to the API host; any other configured proxy
+(socks, https://, no host, a bad port) is refused, never gone around.
 """
 
 import base64
@@ -28,7 +33,6 @@ import socket
 import ssl
 import threading
 import time
-import urllib.request
 from urllib.parse import unquote, urlsplit
 
 from carto_auth._helper import _UNSAFE
@@ -181,55 +185,152 @@ def _connect(host, port, deadline):
 
 
 class _HTTPConnection(http.client.HTTPConnection):
-    """http.client's connection on _connect: every step within the deadline."""
+    """http.client's connection on _connect: every step within the deadline.
+    host is the address as urlsplit gives it (an IPv6 literal without
+    brackets) and port always a number: given None, http.client would split
+    an IPv6 literal at its last colon."""
 
     def __init__(self, host, port, deadline):
-        super().__init__(host, port)
+        super().__init__(host, self.default_port if port is None else port)
         self._create_connection = lambda address, *_: _connect(*address, deadline)
+
+
+def _authority(host, port):
+    """host:port as a CONNECT target (RFC 9110 authority-form), an IPv6
+    literal in brackets: [2001:db8::1]:443."""
+    try:
+        name = host.encode("ascii")
+    except UnicodeEncodeError:
+        name = host.encode("idna")
+    if b":" in name:
+        name = b"[" + name + b"]"
+    return b"%s:%d" % (name, port)
 
 
 class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, deadline):
+    """The API host's connection, directly or through an http:// proxy's
+    CONNECT tunnel (proxy: (host, port, headers)); TLS checks host."""
+
+    def __init__(self, host, port, deadline, proxy=None):
         context = ssl.create_default_context()
         context.sslsocket_class = _TimedSSLSocket
-        super().__init__(host, port, context=context)
+        super().__init__(host, self.default_port if port is None else port, context=context)
         self._tls = context
         self._deadline = deadline
-        self._create_connection = lambda address, *_: _connect(*address, deadline)
+        self._proxy = proxy
 
     def connect(self):
-        # As HTTPSConnection.connect (TCP, a proxy's CONNECT tunnel, TLS),
-        # with the handshake bounded too.
-        http.client.HTTPConnection.connect(self)
-        tls = self._tls.wrap_socket(
-            self.sock, server_hostname=self._tunnel_host or self.host,
-            do_handshake_on_connect=False,
-        )
+        # TCP (to the proxy, then its tunnel to host:port), then TLS, the
+        # handshake bounded too.  The tunnel is written here: set_tunnel's
+        # request line differs between Python versions, and in some of them
+        # does not bracket an IPv6 literal.
+        if self._proxy:
+            sock = _connect(self._proxy[0], self._proxy[1], self._deadline)
+            try:
+                _tunnel(sock, self.host, self.port, self._proxy[2])
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            sock = _connect(self.host, self.port, self._deadline)
+        self.sock = sock
+        tls = self._tls.wrap_socket(sock, server_hostname=self.host,
+                                    do_handshake_on_connect=False)
         self.sock = tls
         tls.deadline = self._deadline
         tls.handshake()
 
 
+def _tunnel(sock, host, port, headers):
+    """Ask the proxy on sock for a tunnel to host:port; OSError unless 200."""
+    target = _authority(host, port)
+    lines = [b"CONNECT %s HTTP/1.0\r\n" % target, b"Host: %s\r\n" % target]
+    lines += [f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items()]
+    sock.sendall(b"".join(lines) + b"\r\n")
+    response = http.client.HTTPResponse(sock, method="CONNECT")
+    try:
+        response.begin()
+        if response.status != 200:
+            reason = "".join(c if " " <= c < "\x7f" else "?" for c in response.reason[:80])
+            raise OSError(f"the proxy refused the tunnel: {response.status} {reason}".rstrip())
+    finally:
+        response.close()
+
+
+def _env(*names):
+    """The first of the variables that is set and not empty (as libcurl)."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    return None, None
+
+
+def _bypass(host, no_proxy):
+    """Whether no_proxy exempts host, as libcurl reads it: "*", names (a
+    leading dot optional) matching host or a domain it is in, addresses and
+    CIDR ranges (an IPv6 one in brackets or not)."""
+    host = host.lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in no_proxy.replace(",", " ").split():
+        entry = entry.lower()
+        if entry == "*":
+            return True
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(entry.strip("[]"), strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        entry = entry.lstrip(".").rstrip(".")
+        if entry and (host == entry or host.endswith("." + entry)):
+            return True
+    return False
+
+
 def _proxy(host):
-    """(host, port, tunnel headers) of the https proxy for host, or None,
-    from https_proxy / no_proxy as urllib (and the program's libcurl) read them."""
-    proxy = urllib.request.getproxies_environment().get("https")
-    if not proxy or urllib.request.proxy_bypass_environment(host):
+    """(host, port, tunnel headers) of the proxy for https://host, or None,
+    from the variables libcurl (the program) reads: https_proxy, HTTPS_PROXY,
+    all_proxy, ALL_PROXY (the first not empty) and no_proxy, NO_PROXY.  A
+    proxy it cannot use (not http://, no host, a bad port) raises: the
+    request never goes around a proxy the user configured.  No message
+    repeats the proxy's user-info."""
+    name, proxy = _env("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+    if not proxy:
+        return None
+    _, no_proxy = _env("no_proxy", "NO_PROXY")
+    if no_proxy and _bypass(host, no_proxy):
         return None
     if "://" not in proxy:
         proxy = "http://" + proxy
     parts = urlsplit(proxy)
-    if parts.scheme != "http" or not parts.hostname:
-        return None
+
+    def refuse(what):
+        return CredentialsError(
+            f"refusing to send the token: {name} {what}; the drop-in uses only an "
+            "http:// proxy with a host and a valid port, and does not go around it"
+        )
+
+    if parts.scheme != "http":
+        # urlsplit's scheme is letters, digits and "+-." only (else empty)
+        if parts.scheme and len(parts.scheme) <= 16:
+            raise refuse(f"names a {parts.scheme}:// proxy")
+        raise refuse("is not a proxy URL")
+    try:
+        port = parts.port
+    except ValueError:
+        raise refuse("names a proxy with a bad port") from None
+    if not parts.hostname or port == 0 or _UNSAFE.search(proxy) or " " in proxy:
+        raise refuse("names a proxy without a usable host and port")
     headers = {}
     if parts.username is not None:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-    try:
-        port = parts.port or 80
-    except ValueError:
-        return None
-    return parts.hostname, port, headers
+    return parts.hostname, port or 1080, headers
 
 
 def _loopback(host):
@@ -288,14 +389,11 @@ def _request(url, access_token, deadline):
         port = parts.port
     except ValueError:
         raise CredentialsError("refusing to send the token: api_base_url has a bad port") from None
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if parts.scheme == "https":
-        proxy = _proxy(parts.hostname)
-        if proxy:
-            conn = _HTTPSConnection(proxy[0], proxy[1], deadline)
-            conn.set_tunnel(parts.hostname, port, headers=proxy[2])
-        else:
-            conn = _HTTPSConnection(parts.hostname, port, deadline)
+        conn = _HTTPSConnection(parts.hostname, port, deadline, _proxy(parts.hostname))
     else:
         conn = _HTTPConnection(parts.hostname, port, deadline)
     try:

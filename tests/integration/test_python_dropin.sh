@@ -506,4 +506,155 @@ for path, kind in (("./partial.json", AttributeError), ("./empty.json", ValueErr
 }
 t_case "the exception follows the helper's typed cause, never its words" case_exception_follows_type
 
+# --- the Data Warehouse request's address and proxy -------------------------------
+
+# listen NAME MODE [ADDRESS]: a TCP listener (127.0.0.1 unless ADDRESS) that
+# records the first line of each connection in $TEST_TMP/NAME.log and sets
+# ${NAME}_PORT. MODE "proxy" answers a CONNECT with 403, "sink" closes.
+cat >"$TEST_TMP/listen.py" <<'PY'
+import os, socket, sys, threading
+portfile, logfile, mode, address = sys.argv[1:5]
+s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((address, 0)); s.listen(16)
+open(portfile + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(portfile + ".tmp", portfile)
+def serve(c):
+    c.settimeout(5)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            d = c.recv(4096)
+            if not d:
+                break
+            data += d
+    except OSError:
+        pass
+    with open(logfile, "ab") as f:
+        f.write((data.split(b"\r\n", 1)[0] if data else b"(connection)") + b"\n")
+        if data.startswith(b"CONNECT"):
+            f.write(b"".join(b"header " + h + b"\n" for h in data.split(b"\r\n")[1:] if h))
+    if mode == "proxy" and data.startswith(b"CONNECT"):
+        c.sendall(b"HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+listen() {
+  local name=$1 mode=$2 address=${3:-127.0.0.1}
+  : >"$TEST_TMP/$name.log"
+  "$PYTHON" "$TEST_TMP/listen.py" "$TEST_TMP/$name.port" "$TEST_TMP/$name.log" "$mode" "$address" \
+    >/dev/null 2>&1 &
+  on_exit "kill $! 2>/dev/null || true"
+  wait_until 10 test -s "$TEST_TMP/$name.port"
+  printf -v "${name^^}_PORT" '%s' "$(cat "$TEST_TMP/$name.port")"
+}
+have_ipv6_loopback() { ip -6 addr show lo 2>/dev/null | grep -q 'inet6 ::1/128'; }
+
+# dw URL: the installed drop-in's Data Warehouse request for URL (token
+# "tok"), with no proxy variable but those given; prints "connect=ADDRESS"
+# for each connection the process opens (the socket.connect audit event),
+# then the exception's type and words.
+dw() {
+  printf '%s\n' 'import sys
+sys.addaudithook(lambda event, args: event == "socket.connect" and print("connect=%r" % (args[1],)))
+from carto_auth import _dw
+try:
+    print(_dw.get_credentials(sys.argv[1], "tok"))
+except Exception as e:
+    print("error=" + type(e).__name__ + " " + str(e))' >"$TEST_TMP/dw.py"
+  _t_capture "" env -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY \
+    CARTO_AUTH_HTTP_TIMEOUT_MS=2000 "$@" "$VPY" "$TEST_TMP/dw.py" "$DW_URL"
+}
+
+listen proxy proxy
+listen target sink
+if have_ipv6_loopback; then listen v6 sink ::1; fi
+
+case_dw_ipv6_literal() {
+  # An IPv6 literal is the address the token goes to, with the URL's port
+  # or the scheme's: never split at its last colon into another address.
+  DW_URL="https://[2001:db8::1:443]" dw
+  echo "$OUT"
+  assert_contains "$OUT" "connect=('2001:db8::1:443', 443, 0, 0)" "the URL's address, port 443"
+  assert_not_contains "$OUT" "connect=('2001:db8::1'," "not 2001:db8::1, another host"
+  DW_URL="https://[::1]" dw
+  echo "$OUT"
+  assert_contains "$OUT" "connect=('::1', 443, 0, 0)" "no port: ::1 port 443"
+  assert_not_contains "$OUT" "Name or service not known" "::1 is an address, not a name"
+  if [ -z "${V6_PORT:-}" ]; then t_skip "no IPv6 loopback (ip -6 addr show lo)"; return 0; fi
+  DW_URL="http://[::1]:$V6_PORT/base" dw
+  echo "$OUT"
+  assert_eq "GET /base$DW HTTP/1.1" "$(cat "$TEST_TMP/v6.log")" "the listener on [::1]:$V6_PORT got the request"
+}
+t_case "get_carto_dw_credentials(): an IPv6 api_base_url goes to exactly that address and port" \
+  case_dw_ipv6_literal
+
+case_dw_proxy_connect_target() {
+  # Through an http:// proxy the tunnel is asked for the API host and
+  # port, an IPv6 literal in brackets (RFC 9110 authority-form), as the
+  # program's libcurl asks; the proxy's password goes only in its header.
+  local url want
+  for url in "https://[2001:db8::1]" "https://[2001:db8::1]:8443" "https://api.example.com"; do
+    case $url in
+      *:8443) want="[2001:db8::1]:8443" ;;
+      *\]) want="[2001:db8::1]:443" ;;
+      *) want="api.example.com:443" ;;
+    esac
+    : >"$TEST_TMP/proxy.log"
+    DW_URL=$url dw https_proxy="http://user:pro%78y-pw@127.0.0.1:$PROXY_PORT"
+    echo "$OUT"; cat "$TEST_TMP/proxy.log"
+    assert_eq "CONNECT $want HTTP/1.0" "$(head -n 1 "$TEST_TMP/proxy.log")" "$url: the CONNECT line"
+    assert_contains "$(cat "$TEST_TMP/proxy.log")" "header Host: $want" "$url: its Host"
+    assert_contains "$(cat "$TEST_TMP/proxy.log")" \
+      "header Proxy-Authorization: Basic $(printf 'user:proxy-pw' | base64)" "$url: the proxy's credentials"
+    assert_contains "$OUT" "error=NetworkError" "$url: the refused tunnel is a network failure"
+    assert_contains "$OUT" "the proxy refused the tunnel: 403 Forbidden" "$url"
+    assert_not_contains "$OUT$ERR" "proxy-pw" "$url: no proxy password in any message"
+    assert_not_contains "$OUT$ERR" "pro%78y-pw" "$url"
+  done
+}
+t_case "get_carto_dw_credentials() through an http:// proxy: CONNECT host:port, IPv6 in brackets" \
+  case_dw_proxy_connect_target
+
+case_dw_unusable_proxy_refused() {
+  # A proxy the drop-in cannot speak to (the program's libcurl can, or
+  # it is broken): refused, and the token goes nowhere, neither to the
+  # proxy nor straight to the API host around it.
+  local setting scheme
+  DW_URL="https://127.0.0.1:$TARGET_PORT"
+  for setting in "https_proxy=socks5h://user:proxy-pw@127.0.0.1:$PROXY_PORT" \
+      "https_proxy=https://user:proxy-pw@127.0.0.1:$PROXY_PORT" \
+      "https_proxy=http://user:proxy-pw@127.0.0.1:99999" \
+      "https_proxy=http://user:proxy-pw@:$PROXY_PORT" \
+      "HTTPS_PROXY=socks4://127.0.0.1:$PROXY_PORT" \
+      "ALL_PROXY=socks5://user:proxy-pw@127.0.0.1:$PROXY_PORT"; do
+    : >"$TEST_TMP/target.log"; : >"$TEST_TMP/proxy.log"
+    dw https_proxy= "$setting"
+    echo "$setting: $OUT"
+    assert_contains "$OUT" "error=CredentialsError refusing to send the token: ${setting%%=*} " \
+      "$setting: refused, a configuration error naming the variable"
+    scheme=${setting#*=}; scheme=${scheme%%://*}
+    case $scheme in
+      http) assert_contains "$OUT" "names a proxy with" "$setting: what is wrong" ;;
+      *) assert_contains "$OUT" "names a $scheme:// proxy" "$setting: the proxy's scheme" ;;
+    esac
+    assert_not_contains "$OUT" "connect=" "$setting: no connection at all"
+    assert_empty "$(cat "$TEST_TMP/target.log")" "$setting: nothing reached the API host"
+    assert_empty "$(cat "$TEST_TMP/proxy.log")" "$setting: nor the proxy"
+    assert_not_contains "$OUT$ERR" "proxy-pw" "$setting: no proxy password in the message"
+  done
+  # no_proxy exempts the API host (an address range, as libcurl reads it):
+  # then the proxy is not used and the request goes straight there.
+  : >"$TEST_TMP/target.log"
+  dw https_proxy="socks5h://127.0.0.1:$PROXY_PORT" no_proxy="example.com, 127.0.0.0/8"
+  echo "$OUT"
+  assert_contains "$OUT" "connect=('127.0.0.1', $TARGET_PORT)" "no_proxy: direct"
+  wait_until 5 test -s "$TEST_TMP/target.log"
+  assert_empty "$(cat "$TEST_TMP/proxy.log")" "no_proxy: the proxy is not asked"
+}
+t_case "get_carto_dw_credentials(): a proxy it cannot use is refused, never gone around" \
+  case_dw_unusable_proxy_refused
+
 t_done
