@@ -36,6 +36,7 @@ struct secret_store {
 	GDBusConnection *bus;  /* our own connection (ca_secret_bus_connect) */
 	int close_bus;         /* closed when the store is freed (else its giver's) */
 	SecretService *service;  /* a proxy on bus, never libsecret's shared one */
+	GMainContext *signals;   /* where its proxies' D-Bus signals go (drained when freed) */
 	int can_prompt;  /* unlock or create-collection prompts allowed */
 	int interactive; /* the caller's interactive setting (for messages) */
 };
@@ -98,7 +99,7 @@ int ca_secret_bus_connect_start(struct ca_secret_async *a, GCancellable *cancel,
 	GError **err);
 GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainContext *ctx,
 	GError **err);
-/* Closes bus (never waits, so never blocks), then drops the reference. */
+/* Drops our reference to bus, which closes it (never waits, so never blocks). */
 void ca_secret_bus_close(GDBusConnection *bus);
 
 /*

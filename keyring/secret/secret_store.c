@@ -301,18 +301,21 @@ GDBusConnection *ca_secret_bus_connect_finish(struct ca_secret_async *a, GMainCo
 }
 
 /*
- * Nothing waits for the close: GDBus's worker closes the socket at once
- * (the socket is close-on-exec meanwhile), and the service forgets this
- * connection's sessions when it goes. A wait would cost every command
- * two thread hops.
+ * Dropping the last reference closes the connection: GDBus stops its
+ * worker, which closes the socket at once (close-on-exec meanwhile), and
+ * the service forgets this connection's sessions when it goes. Nothing
+ * waits (a wait would cost every command two thread hops).
+ *
+ * Not g_dbus_connection_close(): its task keeps a reference on the
+ * connection until its completion is dispatched in the thread-default
+ * context of the moment, the host's global one here, which a host that
+ * runs no GLib main loop never iterates. The connection, and with it the
+ * context it was made in (an eventfd), would then outlive every handle.
  */
 void ca_secret_bus_close(GDBusConnection *bus)
 {
-	if (!bus)
-		return;
-	if (!ca_secret_process_forked())
-		g_dbus_connection_close(bus, NULL, NULL, NULL);
-	g_object_unref(bus);
+	if (bus)
+		g_object_unref(bus);
 }
 
 /* Turns a GError (consumed) into CA_EKEYRING with a message. */
@@ -870,6 +873,19 @@ static GDBusConnection *connect_bus(struct ca_secret_watchdog *w, GError **err)
 	return bus;
 }
 
+/*
+ * The signals delivered to service's context for nothing: each one (the
+ * service announces every item created or deleted) holds a reference to
+ * the connection until it is dispatched. Called once the proxy is gone.
+ */
+static void drain_signals(GMainContext *ctx)
+{
+	int n = 0;
+
+	while (n++ < 1000 && g_main_context_iteration(ctx, FALSE))
+		;
+}
+
 static void ss_free(struct store *s)
 {
 	struct secret_store *ss = (struct secret_store *)s;
@@ -878,22 +894,55 @@ static void ss_free(struct store *s)
 		return;
 	if (ss->service)
 		g_object_unref(ss->service);
+	if (ss->signals) {
+		drain_signals(ss->signals);
+		g_main_context_unref(ss->signals);
+	}
 	if (ss->close_bus)
 		ca_secret_bus_close(ss->bus);
 	else if (ss->bus)
 		g_object_unref(ss->bus);
 	ca_free(ss);
 }
+
+/* Every operation runs with the store's signal context as the thread-default one. */
+#define SS_OP(name, call, ...) \
+	static int name(__VA_ARGS__) \
+	{ \
+		struct secret_store *ss = (struct secret_store *)s; \
+		int error; \
+		g_main_context_push_thread_default(ss->signals); \
+		error = call; \
+		g_main_context_pop_thread_default(ss->signals); \
+		return error; \
+	}
+SS_OP(ss_token_load, ca_secret_token_load(s, out, id),
+	struct store *s, struct ca_token *out, const struct ca_identity *id)
+SS_OP(ss_token_save, ca_secret_token_save(s, id, tok),
+	struct store *s, const struct ca_identity *id, const struct ca_token *tok)
+SS_OP(ss_token_erase, ca_secret_token_erase(s, id),
+	struct store *s, const struct ca_identity *id)
+SS_OP(ss_token_list, ca_secret_token_list(s, cb, payload),
+	struct store *s, store_token_cb cb, void *payload)
+SS_OP(ss_token_erase_info, ca_secret_token_erase_info(s, info),
+	struct store *s, const struct store_token_info *info)
+SS_OP(ss_cred_get, ca_secret_cred_get(s, out, query),
+	struct store *s, struct cred *out, const struct cred *query)
+SS_OP(ss_cred_store, ca_secret_cred_store(s, c),
+	struct store *s, const struct cred *c)
+SS_OP(ss_cred_erase, ca_secret_cred_erase(s, query),
+	struct store *s, const struct cred *query)
+
 static const struct store_ops secret_store_ops = {
 	.name = "keyring",
-	.token_load = ca_secret_token_load,
-	.token_save = ca_secret_token_save,
-	.token_erase = ca_secret_token_erase,
-	.token_list = ca_secret_token_list,
-	.token_erase_info = ca_secret_token_erase_info,
-	.cred_get = ca_secret_cred_get,
-	.cred_store = ca_secret_cred_store,
-	.cred_erase = ca_secret_cred_erase,
+	.token_load = ss_token_load,
+	.token_save = ss_token_save,
+	.token_erase = ss_token_erase,
+	.token_list = ss_token_list,
+	.token_erase_info = ss_token_erase_info,
+	.cred_get = ss_cred_get,
+	.cred_store = ss_cred_store,
+	.cred_erase = ss_cred_erase,
 	.free = ss_free,
 };
 
@@ -911,7 +960,7 @@ int ca_secret_store_open_on(struct store **out, const struct ca_store_options *o
 	struct ca_secret_watchdog w = { 0 };
 	gint64 start = g_get_monotonic_time();
 	const char *algorithms;
-	int error;
+	int error, pushed = 0;
 
 	if (!ca_store_session_bus_present())
 		return ca_error(CA_EKEYRING,
@@ -935,6 +984,16 @@ int ca_secret_store_open_on(struct store **out, const struct ca_store_options *o
 	}
 	if ((error = service_reachable(ss->bus, &w)))
 		goto out;
+	/*
+	 * A proxy's signals arrive in the thread-default context of its
+	 * making: for the service's and those libsecret makes for collections
+	 * and items, one of ours (see SS_OP), drained and dropped with the
+	 * store; never the host's global one, where they would wait forever,
+	 * each holding the connection and with it the context it was made in.
+	 */
+	ss->signals = g_main_context_new();
+	g_main_context_push_thread_default(ss->signals);
+	pushed = 1;
 	ss->service = service_on(ss->bus, w.cancel, &err);
 	if (!ss->service) {
 		error = ca_secret_error(&err, &w, "cannot open a Secret Service session");
@@ -970,6 +1029,8 @@ out:
 	ca_secret_watchdog_stop(&w);
 	if (coll)
 		g_object_unref(coll);
+	if (pushed)
+		g_main_context_pop_thread_default(ss->signals);
 	if (error) {
 		ss_free(&ss->base);
 		return error;

@@ -9,7 +9,9 @@
 #     (tests/host/sigpipe_host.c);
 #   - the host's shared GLib session bus connection keeps its exit-on-close
 #     setting: the keyring talks on a connection of its own
-#     (tests/host/glib_bus_host.c).
+#     (tests/host/glib_bus_host.c);
+#   - a long-lived host that makes 200 handles gives back what each one
+#     took: descriptors and threads stay flat (tests/host/handles_host.c).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${CARTO_KEYRING_SESSION:-}" ]; then
@@ -43,6 +45,7 @@ build_host glib_fork_host $(pkg-config --cflags --libs gio-2.0)
 build_host sigpipe_host
 # shellcheck disable=SC2046
 build_host glib_bus_host $(pkg-config --cflags --libs gio-2.0)
+build_host handles_host
 
 standin_start
 make_creds_file "$TEST_TMP/creds.json" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL"
@@ -157,5 +160,31 @@ t_case "the executable, file store: a reader gone before the answer is exit 1 an
   case_executable_reader_gone file
 t_case "the executable, keyring store: a reader gone before the answer is exit 1 and one line" \
   case_executable_reader_gone keyring
+
+# A service makes a handle per request: each handle's own bus connection,
+# main contexts and cancellables must go with it. "get" reads the stored
+# token (the fast path); "store" fetches a new one each time and stores it
+# (libsecret's path, whose fast path read comes first).
+case_handles_flat() {
+  export CARTO_AUTH_STORE=keyring HANDLES_HOST_LIST=1
+  standin_reset
+  assert_exit 0 "$TEST_TMP/handles_host" "$TEST_TMP/creds.json" 200 "$1"
+  echo "$OUT"
+  local f10 t10 fN tN
+  f10=$(sed -n 's/^after 10 calls: fds=\([0-9]*\).*/\1/p' <<<"$OUT")
+  t10=$(sed -n 's/^after 10 calls: .*threads=\([0-9]*\)/\1/p' <<<"$OUT")
+  fN=$(sed -n 's/^after 200 calls: fds=\([0-9]*\).*/\1/p' <<<"$OUT")
+  tN=$(sed -n 's/^after 200 calls: .*threads=\([0-9]*\)/\1/p' <<<"$OUT")
+  [ -n "$f10" ] && [ -n "$fN" ] || { echo "no counts"; false; }
+  assert_eq "$f10" "$fN" "descriptors: as many after 200 calls as after 10"
+  assert_eq "$t10" "$tN" "threads: as many after 200 calls as after 10"
+  if [ "$1" = store ]; then
+    assert_eq 200 "$(standin_requests /oauth/token)" "a token fetched and stored each time"
+  fi
+}
+t_case "200 handles in one process, reading the stored token: open descriptors and threads stay flat" \
+  case_handles_flat get
+t_case "200 handles in one process, storing a new token each time: open descriptors and threads stay flat" \
+  case_handles_flat store
 
 t_done
