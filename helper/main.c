@@ -116,7 +116,11 @@ int helper_fail(const char *action)
 {
 	int code = ca_error_code();
 	const char *msg = ca_error_message();
+	size_t n = action ? strlen(action) : 0;
 
+	/* A message that already names the action ("login: ...") keeps one. */
+	if (n && !strncmp(msg, action, n) && msg[n] == ':' && msg[n + 1] == ' ')
+		action = NULL;
 	helper_say(stderr, "carto-auth: %s%s%s", action ? action : "", action ? ": " : "",
 		*msg ? msg : "failed");
 	return code == CA_EINVAL ? EXIT_USAGE : EXIT_FAILED;

@@ -529,6 +529,7 @@ case_code_slow_answer() {
   last=$(printf '%s\n' "$ERR" | tail -n 1)
   assert_match "$last" "^carto-auth: login: .*token request to [^ ]+ failed: Operation timed out after [0-9]+ milliseconds"
   assert_contains "$last" "; not retried, as it carries a single-use secret the server may already have used"
+  assert_match "$last" '^carto-auth: login: token request to ' "the command named once: $last"
   assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c 'failed')" "one error line: $ERR"
   assert_not_contains "$ERR" "invalid_grant"
   wait_until 10 state_above codes_redeemed "$redeemed0"
