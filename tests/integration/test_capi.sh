@@ -182,6 +182,62 @@ case_example_errors() {
 }
 t_case "errors: carto_auth_last_error() and the code say what went wrong" case_example_errors
 
+# The library follows SPEC's renewal margin when min_ttl is left at 0:
+# a 120 s token is reused while half its life is left, by a new handle
+# each time (a plugin that makes one per request), not renewed per call.
+case_margin_default() {
+  cat >"$TEST_TMP/margin.c" <<'EOC'
+#include <carto-auth/carto_auth.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	struct carto_auth_options opts;
+	char first[4096] = "";
+	int i;
+
+	memset(&opts, 0, sizeof(opts)); /* min_ttl 0: the default margin */
+	opts.cache_file = argv[2];
+	for (i = 0; i < 4; i++) {
+		struct carto_auth *auth = NULL;
+		const char *token;
+		long long exp;
+		int64_t e;
+
+		if (carto_auth_from_m2m(&auth, argv[1], &opts) ||
+		    carto_auth_access_token(auth, &token, &e)) {
+			fprintf(stderr, "margin: %s\n", carto_auth_last_error());
+			carto_auth_free(auth);
+			return 1;
+		}
+		exp = (long long)e;
+		if (!i)
+			snprintf(first, sizeof(first), "%s", token);
+		printf("call %d: %s token, %lld\n", i + 1, strcmp(first, token) ? "another" : "the first", exp);
+		carto_auth_free(auth);
+	}
+	(void)argc;
+	return 0;
+}
+EOC
+  # shellcheck disable=SC2046
+  "$CC" "${SAN[@]}" -std=c11 -Wall -Wextra -Werror "$TEST_TMP/margin.c" \
+    $(pkg-config --cflags --libs carto-auth) -o "$TEST_TMP/margin"
+  local before
+  standin_fault '{"path": "/oauth/token", "kind": "expires_in", "value": 120, "count": 0}'
+  before=$(standin_requests /oauth/token)
+  _t_capture "" env LD_LIBRARY_PATH="$LIBDIR" "$TEST_TMP/margin" "$TEST_TMP/creds.json" "$TEST_TMP/margin-token.json"
+  local after
+  after=$(standin_requests /oauth/token)
+  standin_reset # the fault lasts until a reset
+  assert_rc 0
+  assert_empty "$ERR"
+  assert_eq 4 "$(grep -c 'the first token' <<<"$OUT")" "4 calls, one token: $OUT"
+  assert_eq $((before + 1)) "$after" "one token request for 4 calls"
+}
+t_case "min_ttl 0: a 120 s token is reused while half its life is left" case_margin_default
+
 case_static() {
   local libs
   # libcarto-auth.a itself, and its dependencies as shared libraries.
