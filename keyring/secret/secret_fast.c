@@ -599,6 +599,8 @@ int ca_secret_fast_open(struct store **out, const struct ca_store_options *opts)
 	fs->ctx = g_main_context_new();
 	if (!plainly_usable(fs, opts)) {
 		/* Starting the service, prompts, messages: libsecret's path, on our connection. */
+		/* Our session, if any, is closed on the bus it was opened on. */
+		session_drop(fs);
 		bus = g_steal_pointer(&fs->bus);
 		fast_free(&fs->base);
 		error = ca_secret_store_open_on(out, opts, bus, 1);

@@ -365,6 +365,7 @@ case_locked_keyring_mode() {
   assert_rc 1
   assert_empty "$OUT"
   assert_contains "$ERR" "locked" "says the keyring is locked"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | wc -l)" "one line on stderr, no GLib warning: $ERR"
   assert_not_contains "$ERR" "$token"
   assert_eq "$requests" "$(standin_requests /oauth/token)" "no token request"
   # Not interactive through git's variable either, and no display anyway.

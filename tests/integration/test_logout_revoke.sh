@@ -217,4 +217,33 @@ EOS
 }
 t_case "an erase beside a renewal never puts back a rotated refresh token" case_erase_during_renewal
 
+# Another process holds the identity's lock for long (a browser login
+# waits for a person): git's erase neither stalls behind it nor leaves the
+# rejected token to be handed out again.
+case_erase_beside_held_lock() {
+  local token lock holder t0 t1
+  fresh held-lock
+  login
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0
+  token=$(kv_get "$OUT" password)
+  lock=$(ls "$CARTO_AUTH_HOME"/locks/oauth-*.lock | head -n 1)
+  [ -n "$lock" ] || { echo "no identity lock file" >&2; return 1; }
+  flock -x "$lock" sleep 30 &
+  holder=$!
+  wait_until 10 bash -c '! flock -n -x "$1" true' _ "$lock"
+  t0=$(date +%s%N)
+  run_helper $'protocol=https\nhost=app.carto.com\nusername=oauth\npassword='"$token"$'\n\n' erase
+  t1=$(date +%s%N)
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  assert_rc 0 "erase beside a held lock: $ERR"
+  [ $(( (t1 - t0) / 1000000 )) -lt 8000 ] || { echo "git's erase stalled $(( (t1 - t0) / 1000000 )) ms" >&2; return 1; }
+  run_helper $'mode=oauth\ninteractive=false\n\n' get
+  assert_rc 0 "the next get renews: $ERR"
+  assert_ne "$token" "$(kv_get "$OUT" password)" "the rejected token was handed out again"
+  no_secret
+}
+t_case "an erase beside a long-held identity lock neither stalls nor keeps the rejected token" case_erase_beside_held_lock
+
 t_done
