@@ -267,21 +267,30 @@ def _env(*names):
 
 
 def _bypass(host, no_proxy):
-    """Whether no_proxy exempts host, as libcurl reads it: "*", names (a
-    leading dot optional) matching host or a domain it is in, addresses and
-    CIDR ranges (an IPv6 one in brackets or not)."""
+    """Whether no_proxy exempts host, as Debian 12's libcurl (7.88) reads it:
+    "*" only as the whole value; names (a leading dot optional) matching
+    host or a domain it is in; IPv4 addresses and CIDR ranges; an IPv6
+    address only written plainly, as the host is. Where a reading is in
+    doubt, the proxy is used: the request never goes around it."""
     host = host.lower().rstrip(".")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
+    if no_proxy.strip() == "*":
+        return True
     for entry in no_proxy.replace(",", " ").split():
         entry = entry.lower()
-        if entry == "*":
-            return True
         if address is not None:
+            if address.version == 6:
+                try:
+                    if ipaddress.ip_address(entry) == address:
+                        return True
+                except ValueError:
+                    pass
+                continue
             try:
-                if address in ipaddress.ip_network(entry.strip("[]"), strict=False):
+                if address in ipaddress.ip_network(entry, strict=False):
                     return True
             except ValueError:
                 pass
@@ -367,6 +376,11 @@ def _invalid(what):
     )
 
 
+def _printable(text):
+    """text as printable ASCII, cut short: nothing of it can drive a terminal."""
+    return "".join(c if " " <= c < "\x7f" else "?" for c in text[:MAX_SERVER_TEXT])
+
+
 def _server_text(body):
     """The server's own words for a refusal: printable ASCII, cut short."""
     try:
@@ -378,7 +392,7 @@ def _server_text(body):
     for key in ("error_description", "message", "error"):
         value = data.get(key)
         if isinstance(value, str) and value:
-            return "".join(c if " " <= c < "\x7f" else "?" for c in value[:MAX_SERVER_TEXT])
+            return _printable(value)
     return ""
 
 
@@ -424,7 +438,8 @@ def get_credentials(api_base_url, access_token):
             f"no full answer within {deadline.seconds:g} s"
         ) from None
     except (OSError, http.client.HTTPException) as e:
-        reason = str(e) or type(e).__name__
+        # A proxy's or a server's bytes may be in it (a bad status line).
+        reason = _printable(str(e)) or type(e).__name__
         raise NetworkError(
             f"Data Warehouse token request to {host} failed: {reason}"
         ) from None

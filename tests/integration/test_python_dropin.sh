@@ -536,6 +536,8 @@ def serve(c):
             f.write(b"".join(b"header " + h + b"\n" for h in data.split(b"\r\n")[1:] if h))
     if mode == "proxy" and data.startswith(b"CONNECT"):
         c.sendall(b"HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    if mode == "badproxy" and data.startswith(b"CONNECT"):
+        c.sendall(b"\x1b]0;owned\x07\x1b[2J fake: line\r\n\r\n")
     c.close()
 while True:
     c, _ = s.accept()
@@ -569,6 +571,7 @@ except Exception as e:
 }
 
 listen proxy proxy
+listen badproxy badproxy
 listen target sink
 if have_ipv6_loopback; then listen v6 sink ::1; fi
 
@@ -656,5 +659,38 @@ case_dw_unusable_proxy_refused() {
 }
 t_case "get_carto_dw_credentials(): a proxy it cannot use is refused, never gone around" \
   case_dw_unusable_proxy_refused
+
+case_dw_no_proxy_as_libcurl_reads_it() {
+  # Entries Debian 12's libcurl (7.88) does not take as exempting the API
+  # host: the proxy stays in use (here one the drop-in refuses), never
+  # gone around. "*" exempts only as the whole value.
+  local np url
+  for np in "localhost,*" "* ,example.com"; do
+    : >"$TEST_TMP/target.log"
+    DW_URL="https://127.0.0.1:$TARGET_PORT" dw https_proxy="socks5h://127.0.0.1:$PROXY_PORT" no_proxy="$np"
+    assert_contains "$OUT" "error=CredentialsError refusing to send the token" "no_proxy='$np': the proxy stays"
+    assert_not_contains "$OUT" "connect=" "no_proxy='$np': no connection around the proxy"
+  done
+  DW_URL="https://127.0.0.1:$TARGET_PORT" dw https_proxy="socks5h://127.0.0.1:$PROXY_PORT" no_proxy="*"
+  assert_contains "$OUT" "connect=('127.0.0.1', $TARGET_PORT)" "no_proxy='*': direct"
+  for np in "[::1]" "::1/128" "::/0"; do
+    DW_URL="https://[::1]:9" dw https_proxy="socks5h://127.0.0.1:$PROXY_PORT" no_proxy="$np"
+    assert_contains "$OUT" "error=CredentialsError refusing to send the token" "no_proxy='$np': the proxy stays"
+    assert_not_contains "$OUT" "connect=" "no_proxy='$np': no connection around the proxy"
+  done
+  DW_URL="https://[::1]:9" dw https_proxy="socks5h://127.0.0.1:$PROXY_PORT" no_proxy="::1"
+  assert_contains "$OUT" "connect=('::1', 9" "no_proxy='::1': direct"
+}
+t_case "get_carto_dw_credentials(): no_proxy as libcurl 7.88 reads it, in doubt the proxy" \
+  case_dw_no_proxy_as_libcurl_reads_it
+
+case_dw_proxy_words_escaped() {
+  # A proxy's malformed answer to CONNECT: its bytes reach no terminal raw.
+  DW_URL="https://api.example.com" dw https_proxy="http://127.0.0.1:$BADPROXY_PORT"
+  assert_contains "$OUT" "error=NetworkError Data Warehouse token request to api.example.com failed: "
+  assert_not_contains "$OUT" $'\e' "a raw ESC in the message"
+  assert_not_contains "$OUT" $'\a' "a raw BEL in the message"
+}
+t_case "get_carto_dw_credentials(): a proxy's malformed answer is shown escaped" case_dw_proxy_words_escaped
 
 t_done
