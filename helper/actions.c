@@ -583,16 +583,48 @@ int action_store(const struct options *opts)
  */
 #define ERASE_LOCK_MS 3000
 
+/*
+ * git's rule in one store: the identity's token goes, unless password names
+ * another one. CA_ENOTFOUND when the store holds none.
+ */
+static int erase_in(struct store *store, const struct ca_identity *id, const char *password)
+{
+	struct ca_token stored;
+	int error;
+
+	ca_token_init(&stored);
+	error = store->ops->token_load(store, &stored, id);
+	if (error)
+		goto out;
+	/* A password that differs from the stored one keeps it. */
+	if (password && !ca_streq_ct(password, stored.access_token))
+		goto out;
+	if (password && stored.refresh_token) {
+		/*
+		 * git rejects the access token (a server answered 401): it is
+		 * never handed out again, but the refresh token stays, so the
+		 * next get renews without a login, and logout can still revoke
+		 * it. An erase without a password forgets the identity whole.
+		 */
+		stored.expiration = ca_now() - 1;
+		error = store->ops->token_save(store, id, &stored);
+	} else {
+		error = store->ops->token_erase(store, id);
+	}
+out:
+	ca_token_clear(&stored);
+	return error;
+}
+
 static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 {
 	const char *password = ca_proto_get(msg, "password");
-	struct store *store = NULL;
+	struct store *store = NULL, *file = NULL;
 	struct ca_config cfg = *cfg_in;
-	struct ca_token stored;
+	struct ca_store_options opts;
 	struct ca_identity id;
 	int status = EXIT_OK, error, lock = -1;
 
-	ca_token_init(&stored);
 	ca_config_identity(&id, &cfg);
 	/*
 	 * Read and write under the identity's lock, as a renewal does: a
@@ -609,35 +641,30 @@ static int carto_erase(const struct proto_msg *msg, struct ca_config *cfg_in)
 			ca_error_message());
 		lock = -1;
 	}
-	error = store->ops->token_load(store, &stored, &id);
-	if (error == CA_ENOTFOUND)
-		goto out;
-	if (error) {
+	error = erase_in(store, &id, password);
+	if (error && error != CA_ENOTFOUND) {
 		status = helper_fail("erase");
 		goto out;
 	}
-	/* git's rule: a password that differs from the stored one keeps it. */
-	if (password && !ca_streq_ct(password, stored.access_token))
-		goto out;
-	if (password && stored.refresh_token) {
-		/*
-		 * git rejects the access token (a server answered 401): it is
-		 * never handed out again, but the refresh token stays, so the
-		 * next get renews without a login, and logout can still revoke
-		 * it. An erase without a password forgets the identity whole.
-		 */
-		stored.expiration = ca_now() - 1;
-		error = store->ops->token_save(store, &id, &stored);
-	} else {
-		error = store->ops->token_erase(store, &id);
+	/*
+	 * Auto mode on the keyring: a token stored while no keyring answered
+	 * (a login over ssh, cron) is in the file store, and the next get
+	 * without a keyring would hand it out. It goes too.
+	 */
+	if (cfg.store == CA_STORE_AUTO && strcmp(store->ops->name, "file")) {
+		ca_config_store_options(&opts, &cfg);
+		opts.kind = CA_STORE_FILE;
+		if (!ca_store_open(&file, &opts)) {
+			error = erase_in(file, &id, password);
+			if (error && error != CA_ENOTFOUND)
+				status = helper_fail("erase");
+		}
 	}
-	if (error && error != CA_ENOTFOUND)
-		status = helper_fail("erase");
 out:
 	if (lock >= 0)
 		ca_fs_unlock(lock);
 	ca_identity_clear(&id);
-	ca_token_clear(&stored);
+	ca_store_free(file);
 	ca_store_free(store);
 	ca_config_clear(&cfg);
 	return status;

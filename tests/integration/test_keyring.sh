@@ -561,4 +561,24 @@ case_short_token_margin_kept() {
 }
 t_case "a short-lived token in the keyring keeps its lifetime: reused, not renewed" case_short_token_margin_kept
 
+# Auto mode: a token stored while no session bus answered (a login over
+# ssh, cron) is in the file store. git's erase with the keyring up must
+# not leave it there for the next get without a bus.
+case_auto_erase_reaches_file_copy() {
+  local home=$TEST_TMP/auto-erase req t1 t2
+  req=$'credentials_file='"$CREDS"
+  CARTO_AUTH_HOME=$home CARTO_AUTH_STORE=auto DBUS_SESSION_BUS_ADDRESS= run_helper "$req"$'\n\n' get
+  assert_rc 0
+  t1=$(kv_get "$OUT" password)
+  assert_file_exists "$home/token_m2m.json" "stored in the file store, without a bus"
+  CARTO_AUTH_HOME=$home CARTO_AUTH_STORE=auto run_helper "$req"$'\nusername=m2m\npassword='"$t1"$'\n\n' erase
+  assert_rc 0 "erase with the keyring up: $ERR"
+  CARTO_AUTH_HOME=$home CARTO_AUTH_STORE=auto DBUS_SESSION_BUS_ADDRESS= run_helper "$req"$'\n\n' get
+  assert_rc 0
+  t2=$(kv_get "$OUT" password)
+  assert_ne "$t1" "$t2" "the token git rejected was handed out again from the file store"
+}
+t_case "auto mode: git's erase with the keyring up also reaches the file store's copy" \
+  case_auto_erase_reaches_file_copy
+
 t_done
