@@ -478,9 +478,9 @@ standin_start() {
     esac
     shift
   done
-  _T_STANDIN_SEQ=$((${_T_STANDIN_SEQ:-0} + 1))
-  dir=$TEST_TMP/standin.$_T_STANDIN_SEQ
-  mkdir -p "$dir"
+  # A folder of its own: a case runs in a subshell, where a counter would
+  # start again from the parent's value and find an earlier server's port.
+  dir=$(mktemp -d "$TEST_TMP/standin.XXXXXX")
   args+=(--port-file "$dir/port" --log "$dir/requests.jsonl" --parent-pid $$)
   if [ -n "$tls" ]; then
     if [ ! -f "$TEST_TMP/certs/server.pem" ]; then

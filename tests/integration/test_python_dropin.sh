@@ -693,4 +693,28 @@ case_dw_proxy_words_escaped() {
 }
 t_case "get_carto_dw_credentials(): a proxy's malformed answer is shown escaped" case_dw_proxy_words_escaped
 
+# Last, as it points the stand-in variables at a TLS stand-in: the drop-in's
+# own Data Warehouse request over real TLS, the certificate checked.
+case_dw_over_tls() {
+  standin_start --tls
+  make_creds_file "$NB/tls-credentials.json" "$STANDIN_CLIENT_1" "$STANDIN_SECRET_1" "$STANDIN_URL"
+  local snippet='from carto_auth import CartoAuth, CredentialsError
+a = CartoAuth.from_m2m("./tls-credentials.json", use_cache=False)
+try:
+    print("project=" + a.get_carto_dw_credentials()[0])
+except CredentialsError as e:
+    print("error=" + type(e).__name__ + " " + str(e))'
+  SSL_CERT_FILE=$STANDIN_CA vpy "$snippet"
+  assert_rc 0
+  assert_eq carto-dw-ac-demo1234 "$(kv_get "$OUT" project)" "over TLS with the test CA: $OUT$ERR"
+  assert_eq 1 "$(standin_requests /v3/connections/carto-dw/token)" "one DW request"
+  # Without the test CA the certificate is refused, and nothing is sent.
+  SSL_CERT_FILE=/nonexistent vpy "$snippet"
+  assert_rc 0
+  assert_contains "$(kv_get "$OUT" error)" "certificate" "the refusal names the certificate"
+  assert_empty "$(kv_get "$OUT" project)"
+  assert_eq 1 "$(standin_requests /v3/connections/carto-dw/token)" "no DW request without a trusted certificate"
+}
+t_case "get_carto_dw_credentials() over real TLS: the certificate is checked" case_dw_over_tls
+
 t_done
