@@ -85,27 +85,9 @@ def _limit(sock):
         sock.settimeout(sock.deadline.left())
 
 
-class _TimedSocket(socket.socket):
-    """A socket whose every read and send waits at most the time left."""
-
-    deadline = None
-
-    def recv_into(self, *args, **kwargs):
-        _limit(self)
-        return super().recv_into(*args, **kwargs)
-
-    def recv(self, *args, **kwargs):
-        _limit(self)
-        return super().recv(*args, **kwargs)
-
-    def sendall(self, *args, **kwargs):
-        _limit(self)
-        return super().sendall(*args, **kwargs)
-
-
-class _TimedSSLSocket(ssl.SSLSocket):
-    """The same over TLS (http.client reads through recv_into), and a
-    handshake that as a whole ends by the deadline."""
+class _Timed:
+    """Every read and send of the socket it is mixed into waits at most the
+    time left (http.client reads through recv_into; TLS also through read)."""
 
     deadline = None
 
@@ -124,6 +106,15 @@ class _TimedSSLSocket(ssl.SSLSocket):
     def sendall(self, *args, **kwargs):
         _limit(self)
         return super().sendall(*args, **kwargs)
+
+
+class _TimedSocket(_Timed, socket.socket):
+    """A plain socket within the deadline."""
+
+
+class _TimedSSLSocket(_Timed, ssl.SSLSocket):
+    """The same over TLS, and a handshake that as a whole ends by the
+    deadline."""
 
     def handshake(self):
         """The TLS handshake, non-blocking, each wait cut to the time left."""
