@@ -16,7 +16,7 @@ command -v git >/dev/null || t_skip_all "git is missing"
 command -v "${CC:-cc}" >/dev/null || t_skip_all "no C compiler for the timing driver"
 
 set +e
-"$SRC/scripts/bench.sh" -n 3 -w 1 --items 20 --use-build "$BUILD" \
+CARTO_BENCH_NORMAL_PRIORITY=1 "$SRC/scripts/bench.sh" -n 3 -w 1 --items 20 --use-build "$BUILD" \
   >"$TEST_TMP/bench.out" 2>"$TEST_TMP/bench.err"
 echo $? >"$TEST_TMP/bench.rc"
 set -e
@@ -26,6 +26,8 @@ case_completes() {
   assert_eq 0 "$RC" "exit status of scripts/bench.sh -n 3 -w 1 (stderr: $ERR)"
   assert_contains "$OUT" "| row | carto-auth | compared with | ratio | target | peak RSS (ours / theirs) | meets |"
   assert_contains "$OUT" "3 timed runs of each command after 1 warm-up runs"
+  # Beside other tests it must not take the cores from them.
+  assert_contains "$OUT" "normal priority (CARTO_BENCH_NORMAL_PRIORITY)"
 }
 t_case "the benchmark runs to completion and prints its table" case_completes
 
