@@ -419,9 +419,26 @@ EOF
   chmod 600 "$1"
 }
 
-# free_port: print a TCP port on 127.0.0.1 that was free a moment ago.
+# free_port: print a TCP port on 127.0.0.1 that was free a moment ago. It
+# is drawn below the kernel's ephemeral range (32768 and up here), so that no
+# outgoing connection of a test running beside this one takes it meanwhile.
 free_port() {
-  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$PYTHON" -c 'import random, socket
+lo, hi = 20000, 32000
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        if int(f.read().split()[0]) <= hi:
+            lo = hi = 0   # an unusual range: let the kernel choose
+except (OSError, ValueError, IndexError):
+    pass
+for _ in range(200):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", random.randint(lo, hi) if hi else 0))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break'
 }
 
 # wait_until SECONDS CMD [ARGS...]: poll CMD every 0.1 s until it succeeds;
