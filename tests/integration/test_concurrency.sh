@@ -152,8 +152,9 @@ case_oauth_min_ttl_above_lifetime() {
   local refreshes
   refreshes=$(standin_requests /oauth/token refresh_token)
   # A caller that started after the renewal would rightly renew again (its
-  # token is under min_ttl): the server's 3 s delay keeps all 16 inside it.
-  standin_fault '{"path": "/oauth/token", "grant_type": "refresh_token", "kind": "delay", "seconds": 3}'
+  # token is under min_ttl): the server's 10 s delay keeps all 16 inside it,
+  # even sanitizer builds on a loaded machine.
+  standin_fault '{"path": "/oauth/token", "grant_type": "refresh_token", "kind": "delay", "seconds": 10}'
   parallel 16 ttl $'mode=oauth\napi_base_url='"$STANDIN_URL"$'\ninteractive=false\nmin_ttl=90000\n\n'
   check_parallel 16 ttl
   assert_eq $((refreshes + 1)) "$(standin_requests /oauth/token refresh_token)" \

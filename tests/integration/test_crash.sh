@@ -156,7 +156,7 @@ case_folder_lock_respected() {
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 fcntl.flock(fd, fcntl.LOCK_EX)
 open(sys.argv[2], "w").close()
-time.sleep(1.5)
+time.sleep(3)
 # Still held: the temporary file must be there.
 sys.exit(0 if os.path.exists(sys.argv[3]) else 3)' "$CARTO_AUTH_HOME" "$TEST_TMP/locked" \
     "$CARTO_AUTH_HOME/token_m2m.json.tmp.Live01" &

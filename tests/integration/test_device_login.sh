@@ -165,7 +165,9 @@ case_poll_no_answer() {
   assert_eq 0 "$(json_get "$(standin_state)" device_too_fast)" "polls faster than the interval"
   assert_contains "$ERR" "debug: http: no retry of the device login poll, as it carries a single-use secret"
   assert_contains "$ERR" "debug: device login: the poll got no answer; polling again in 2 s"
-  gap_at_least "$(poll_gaps | sed -n 2p)" 3 # 1 s time-out + 2 s
+  # 1 s time-out + 2 s; the time-out starts before the stand-in records the
+  # poll, so the recorded gap may be short by the connect and dispatch.
+  gap_at_least "$(poll_gaps | sed -n 2p)" 2.7
   assert_file_exists "$TOKFILE"
   assert_no_secret
 }

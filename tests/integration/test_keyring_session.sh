@@ -78,13 +78,18 @@ EOF
 monitor_mark() { stat -c %s "$MONITOR_LOG" >"$TEST_TMP/monitor.mark"; }
 monitor_start_of_case() { cat "$TEST_TMP/monitor.mark"; }
 monitor_case_log() { tail -c +$(($(monitor_start_of_case) + 1)) "$MONITOR_LOG"; }
+monitor_saw_get_secrets() { monitor_case_log | grep -q "member=GetSecrets"; }
 
 # assert_never_in_clear SECRET WHAT: the monitor saw Secret Service traffic
 # with a GetSecrets call (or the check would prove nothing), only encrypted
 # sessions, and SECRET nowhere: not in its raw output, not in any byte array.
 assert_never_in_clear() {
   local secret=$1 what=$2 digest calls
-  sleep 0.2   # the monitor writes what the bus sent it a moment later
+  # The monitor writes what the bus sent it a moment later: wait for the
+  # secret's read to show (the assertion below fails if it never does),
+  # then a little longer for what followed it.
+  wait_until 10 monitor_saw_get_secrets || true
+  sleep 0.2
   digest=$(monitor_digest)
   calls=$(printf '%s\n' "$digest" | sed '/^--- bytes ---$/,$d')
   assert_contains "$calls" "call GetSecrets" "the monitor saw a secret being read"

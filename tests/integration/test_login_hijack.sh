@@ -70,7 +70,12 @@ for d in /proc/[0-9]*; do
   args=()
   mapfile -d '' args 2>/dev/null <"$d/cmdline" || continue
   for a in "${args[@]}"; do
-    case $a in *state=*|*code_challenge*) printf 'LEAK %s\n' "${d#/proc/}" ;; esac
+    # Only this login's: a test running beside this one may have its own
+    # browser stand-in with an authorize URL on its command line.
+    case $a in
+      *"$standin"*|*":$port/"*|*"%3A$port%2F"*)
+        case $a in *state=*|*code_challenge*) printf 'LEAK %s\n' "${d#/proc/}" ;; esac ;;
+    esac
     case $a in
       http://localhost:$port/*|http://127.0.0.1:$port/*|"$standin"/authorize\?*)
         printf 'FOUND %s\n' "$a"; urls+=("$a") ;;

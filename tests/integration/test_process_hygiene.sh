@@ -24,8 +24,15 @@ start_waiting() {
   "${NOBODY[@]}" env -i HOME=/nonexistent CARTO_AUTH_STORE=file CARTO_AUTH_HOME="$SHARED/home" \
     "$@" <"$SHARED/stdin" >/dev/null 2>&1 9>&- &
   PID=$!
-  wait_until 5 grep -q "^State:.*S (sleeping)" "/proc/$PID/status"
+  # setpriv and env exec in turn: wait until CMD itself runs and sleeps.
+  wait_until 10 waiting_in "$PID" "${1##*/}"
   sleep 0.2
+}
+
+# waiting_in PID NAME: PID has exec'd NAME and sleeps (blocked on the FIFO).
+waiting_in() {
+  [[ $(readlink "/proc/$1/exe" 2>/dev/null) == */"$2" ]] &&
+    grep -q "^State:.*S (sleeping)" "/proc/$1/status"
 }
 
 stop_waiting() {
