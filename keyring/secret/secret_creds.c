@@ -287,7 +287,7 @@ int ca_secret_cred_store(struct store *s, const struct cred *c)
 	    strlen(secret))))
 		goto out;
 	ca_debug("keyring: credential stored (%s)", label);
-	error = ca_secret_delete_others(same, fresh);
+	error = ca_secret_delete_others(ss, same, fresh);
 out:
 	if (fresh)
 		g_object_unref(fresh);
@@ -342,7 +342,7 @@ int ca_secret_cred_erase(struct store *s, const struct cred *query)
 			doomed = g_list_prepend(doomed, l->data);
 	}
 	ca_debug("keyring: erasing %u credential item(s)", g_list_length(doomed));
-	error = ca_secret_delete_others(doomed, NULL);
+	error = ca_secret_delete_others(ss, doomed, NULL);
 out:
 	g_list_free(doomed);
 	ca_secret_found_clear(&f);

@@ -37,6 +37,8 @@ struct secret_store {
 	int close_bus;         /* closed when the store is freed (else its giver's) */
 	SecretService *service;  /* a proxy on bus, never libsecret's shared one */
 	GMainContext *signals;   /* where its proxies' D-Bus signals go (drained when freed) */
+	guint owner_watch;       /* NameOwnerChanged of the service's name, or 0 */
+	int gone;                /* the service's process left the bus */
 	int can_prompt;  /* unlock or create-collection prompts allowed */
 	int interactive; /* the caller's interactive setting (for messages) */
 };
@@ -74,14 +76,16 @@ struct ca_secret_async {
 	GObject *source;
 	GAsyncResult *res;   /* the answer, once it came */
 	gint64 deadline;
+	const int *gone;     /* when set and true, the wait ends (the service left) */
 	int started, done;
 };
 
 void ca_secret_async_callback(GObject *source, GAsyncResult *res, gpointer data);
 gpointer ca_secret_async_data(struct ca_secret_async *a, int ms);
 /*
- * Iterates ctx until a's answer came (1) or its deadline passed (0: the
- * operation is abandoned; an answer coming later is dropped).
+ * Iterates ctx until a's answer came (1), or its deadline passed or *a->gone
+ * became true (0: the operation is abandoned; an answer coming later is
+ * dropped).
  */
 int ca_secret_async_wait(struct ca_secret_async *a, GMainContext *ctx);
 /* Drops a's answer (after its _finish) or abandons it. */
@@ -129,6 +133,35 @@ struct ca_secret_watchdog {
 
 int ca_secret_watchdog_start(struct ca_secret_watchdog *w, int ms);
 void ca_secret_watchdog_stop(struct ca_secret_watchdog *w);
+
+/*
+ * A libsecret operation started asynchronously in the thread-default
+ * context and awaited there, within w's deadline (plus WAIT_GRACE_MS), and
+ * no longer once the service has left the bus. libsecret's own _sync calls
+ * wait in a loop of theirs that ends only when the operation's task
+ * returns, and a service that dies during a call can leave that task never
+ * returning (GLib logs "g_task_return_error: assertion 'error != NULL'
+ * failed"; seen with KeePassXC): such a call would hang for ever, watchdog
+ * or not. Usage: call the libsecret function with ca_secret_async_callback
+ * and ca_secret_op_start(...) as its callback and data, then
+ * ca_secret_op_wait; on 1 pass op.a.res to the _finish function; always
+ * ca_secret_op_clear.
+ */
+struct ca_secret_op {
+	struct ca_secret_async a;
+	GMainContext *ctx;
+	struct ca_secret_watchdog *w;
+};
+
+gpointer ca_secret_op_start(struct ca_secret_op *op, struct secret_store *ss,
+	struct ca_secret_watchdog *w);
+/* 1: the answer came; 0: *err says why not (the call is cancelled). */
+int ca_secret_op_wait(struct ca_secret_op *op, struct secret_store *ss, GError **err);
+void ca_secret_op_clear(struct ca_secret_op *op);
+
+/* The GError domain of "the Secret Service left the bus during the call". */
+#define CA_SECRET_GONE ca_secret_gone_quark()
+GQuark ca_secret_gone_quark(void);
 
 /* Turns a GError (consumed) into CA_EKEYRING with a message; w may be NULL. */
 int ca_secret_error(GError **err, const struct ca_secret_watchdog *w, const char *what);
@@ -211,7 +244,7 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss,
  */
 int ca_secret_locked_error(const struct secret_store *ss, const char *what,
 	const struct ca_secret_found *f);
-int ca_secret_delete_item(SecretItem *item);
+int ca_secret_delete_item(struct secret_store *ss, SecretItem *item);
 /* The most recently modified item of a list, or NULL. */
 SecretItem *ca_secret_newest(GList *items);
 /*
@@ -228,7 +261,7 @@ SecretItem *ca_secret_newest(GList *items);
 int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const SecretSchema *schema,
 	GHashTable *attrs, const char *label, const char *data, size_t len);
 /* Deletes every item of list except keep (the one just written). */
-int ca_secret_delete_others(GList *items, SecretItem *keep);
+int ca_secret_delete_others(struct secret_store *ss, GList *items, SecretItem *keep);
 
 /* ---- the store's operations (secret_tokens.c, secret_creds.c) ---- */
 

@@ -238,7 +238,7 @@ int ca_secret_async_wait(struct ca_secret_async *a, GMainContext *ctx)
 		g_source_set_callback(timer, deadline_passed, &expired, NULL);
 		g_source_attach(timer, ctx);
 	}
-	while (!a->done && !expired)
+	while (!a->done && !expired && !(a->gone && *a->gone))
 		g_main_context_iteration(ctx, TRUE);
 	if (timer) {
 		g_source_destroy(timer);
@@ -258,6 +258,45 @@ void ca_secret_async_clear(struct ca_secret_async *a)
 	if (a->source)
 		g_object_unref(a->source);
 	memset(a, 0, sizeof(*a));
+}
+
+/* ---- libsecret operations ---- */
+
+G_DEFINE_QUARK(carto-auth-keyring-gone, ca_secret_gone)
+
+gpointer ca_secret_op_start(struct ca_secret_op *op, struct secret_store *ss,
+	struct ca_secret_watchdog *w)
+{
+	gint64 left = (w->deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+	gpointer data;
+
+	op->ctx = g_main_context_ref_thread_default();
+	op->w = w;
+	data = ca_secret_async_data(&op->a, (int)(left > 0 ? left : 0) + WAIT_GRACE_MS);
+	op->a.gone = &ss->gone;
+	return data;
+}
+
+int ca_secret_op_wait(struct ca_secret_op *op, struct secret_store *ss, GError **err)
+{
+	if (ca_secret_async_wait(&op->a, op->ctx))
+		return 1;
+	if (ss->gone)
+		g_set_error_literal(err, CA_SECRET_GONE, 0,
+			"the Secret Service left the session bus during the call (its process ended)");
+	else
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer in time");
+	/* Abandoned: the cancel lets libsecret wind the operation down. */
+	g_cancellable_cancel(op->w->cancel);
+	return 0;
+}
+
+void ca_secret_op_clear(struct ca_secret_op *op)
+{
+	ca_secret_async_clear(&op->a);
+	if (op->ctx)
+		g_main_context_unref(op->ctx);
+	memset(op, 0, sizeof(*op));
 }
 
 /* ---- the connection ---- */
@@ -323,7 +362,9 @@ int ca_secret_error(GError **err, const struct ca_secret_watchdog *w, const char
 {
 	int code;
 
-	if (w && w->cancel && g_cancellable_is_cancelled(w->cancel))
+	if (*err && g_error_matches(*err, CA_SECRET_GONE, 0))
+		code = ca_error(CA_EKEYRING, "%s: %s", what, (*err)->message);
+	else if (w && w->cancel && g_cancellable_is_cancelled(w->cancel))
 		code = ca_error(CA_EKEYRING, "%s: the Secret Service did not answer within %d s",
 			what, w->ms / 1000);
 	else if (*err && (*err)->domain == SECRET_ERROR && (*err)->code == SECRET_ERROR_IS_LOCKED)
@@ -344,8 +385,10 @@ static void log_to_debug(const gchar *domain, GLogLevelFlags level,
 }
 
 /*
- * libsecret reports some failures with g_warning, which the executable
- * sends to the debug log. GLib's log handlers belong to the process: the
+ * libsecret reports some failures with g_warning, and GIO logs a critical
+ * when a service dies during a libsecret call (see ca_secret_op_wait):
+ * the executable sends both to the debug log, so that a failure stays one
+ * line on the terminal. GLib's log handlers belong to the process: the
  * library leaves them to its host and never calls this.
  */
 void ca_secret_quiet_logs(void)
@@ -354,6 +397,8 @@ void ca_secret_quiet_logs(void)
 
 	if (g_once_init_enter(&done)) {
 		g_log_set_handler("libsecret", G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_ERROR,
+			log_to_debug, NULL);
+		g_log_set_handler("GLib-GIO", G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_ERROR,
 			log_to_debug, NULL);
 		g_once_init_leave(&done, 1);
 	}
@@ -489,12 +534,21 @@ static int display_present(void)
 static int default_collection(SecretCollection **out, struct secret_store *ss,
 	struct ca_secret_watchdog *w)
 {
+	struct ca_secret_op op = { 0 };
 	GError *err = NULL;
 
-	*out = secret_collection_for_alias_sync(ss->service, SECRET_COLLECTION_DEFAULT,
-		SECRET_COLLECTION_NONE, w->cancel, &err);
-	if (err)
+	*out = NULL;
+	secret_collection_for_alias(ss->service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
+		w->cancel, ca_secret_async_callback, ca_secret_op_start(&op, ss, w));
+	if (ca_secret_op_wait(&op, ss, &err))
+		*out = secret_collection_for_alias_finish(op.a.res, &err);
+	ca_secret_op_clear(&op);
+	if (err) {
+		if (*out)
+			g_object_unref(*out);
+		*out = NULL;
 		return ca_secret_error(&err, w, "cannot open the default keyring");
+	}
 	return 0;
 }
 
@@ -582,8 +636,9 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 {
 	SecretSearchFlags flags = SECRET_SEARCH_ALL;
 	struct ca_secret_watchdog w;
+	struct ca_secret_op op = { 0 };
 	GError *err = NULL;
-	GList *items, *l;
+	GList *items = NULL, *l;
 	char *locked_path = NULL;
 	int error, prompt = unlock && ss->can_prompt;
 
@@ -594,7 +649,11 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 		flags |= SECRET_SEARCH_UNLOCK;
 	if ((error = ca_secret_watchdog_start(&w, prompt ? PROMPT_MS : OP_MS)))
 		return error;
-	items = secret_service_search_sync(ss->service, schema, attrs, flags, w.cancel, &err);
+	secret_service_search(ss->service, schema, attrs, flags, w.cancel,
+		ca_secret_async_callback, ca_secret_op_start(&op, ss, &w));
+	if (ca_secret_op_wait(&op, ss, &err))
+		items = secret_service_search_finish(ss->service, op.a.res, &err);
+	ca_secret_op_clear(&op);
 	if (err) {
 		g_list_free_full(items, g_object_unref);
 		error = ca_secret_error(&err, &w, what);
@@ -639,15 +698,20 @@ int ca_secret_locked_error(const struct secret_store *ss, const char *what,
 		what, f->locked, s);
 }
 
-int ca_secret_delete_item(SecretItem *item)
+int ca_secret_delete_item(struct secret_store *ss, SecretItem *item)
 {
 	struct ca_secret_watchdog w;
+	struct ca_secret_op op = { 0 };
 	GError *err = NULL;
-	int error;
+	int error, deleted = 0;
 
 	if ((error = ca_secret_watchdog_start(&w, OP_MS)))
 		return error;
-	if (!secret_item_delete_sync(item, w.cancel, &err))
+	secret_item_delete(item, w.cancel, ca_secret_async_callback, ca_secret_op_start(&op, ss, &w));
+	if (ca_secret_op_wait(&op, ss, &err))
+		deleted = secret_item_delete_finish(item, op.a.res, &err);
+	ca_secret_op_clear(&op);
+	if (!deleted)
 		error = ca_secret_error(&err, &w, "cannot remove a keyring item");
 	ca_secret_watchdog_stop(&w);
 	return error;
@@ -674,9 +738,11 @@ static int create_item(SecretItem **out, struct secret_store *ss, const SecretSc
 {
 	SecretCollection *coll = NULL;
 	struct ca_secret_watchdog w;
+	struct ca_secret_op op = { 0 };
 	GError *err = NULL;
 	int error;
 
+	*out = NULL;
 	if ((error = ca_secret_watchdog_start(&w, ss->can_prompt ? PROMPT_MS : OP_MS)))
 		return error;
 	if ((error = default_collection(&coll, ss, &w)))
@@ -688,8 +754,12 @@ static int create_item(SecretItem **out, struct secret_store *ss, const SecretSc
 			goto out;
 		}
 		ca_debug("keyring: creating the default collection (prompt)");
-		coll = secret_collection_create_sync(ss->service, "Login", SECRET_COLLECTION_DEFAULT,
-			SECRET_COLLECTION_CREATE_NONE, w.cancel, &err);
+		secret_collection_create(ss->service, "Login", SECRET_COLLECTION_DEFAULT,
+			SECRET_COLLECTION_CREATE_NONE, w.cancel, ca_secret_async_callback,
+			ca_secret_op_start(&op, ss, &w));
+		if (ca_secret_op_wait(&op, ss, &err))
+			coll = secret_collection_create_finish(op.a.res, &err);
+		ca_secret_op_clear(&op);
 		if (!coll) {
 			error = ca_secret_error(&err, &w, "cannot create the default keyring");
 			goto out;
@@ -703,7 +773,14 @@ static int create_item(SecretItem **out, struct secret_store *ss, const SecretSc
 			goto out;
 		}
 		ca_debug("keyring: unlocking the default collection (prompt)");
-		if (secret_service_unlock_sync(ss->service, &objects, w.cancel, NULL, &err) < 1) {
+		int unlocked = 0;
+
+		secret_service_unlock(ss->service, &objects, w.cancel, ca_secret_async_callback,
+			ca_secret_op_start(&op, ss, &w));
+		if (ca_secret_op_wait(&op, ss, &err))
+			unlocked = secret_service_unlock_finish(ss->service, op.a.res, NULL, &err);
+		ca_secret_op_clear(&op);
+		if (unlocked < 1) {
 			if (err)
 				error = ca_secret_error(&err, &w, "cannot unlock the keyring");
 			else
@@ -711,8 +788,11 @@ static int create_item(SecretItem **out, struct secret_store *ss, const SecretSc
 			goto out;
 		}
 	}
-	*out = secret_item_create_sync(coll, schema, attrs, label, value,
-		SECRET_ITEM_CREATE_NONE, w.cancel, &err);
+	secret_item_create(coll, schema, attrs, label, value, SECRET_ITEM_CREATE_NONE, w.cancel,
+		ca_secret_async_callback, ca_secret_op_start(&op, ss, &w));
+	if (ca_secret_op_wait(&op, ss, &err))
+		*out = secret_item_create_finish(op.a.res, &err);
+	ca_secret_op_clear(&op);
 	if (!*out)
 		error = ca_secret_error(&err, &w, "cannot save to the keyring");
 out:
@@ -737,19 +817,26 @@ static int same_bytes(const char *a, size_t len, const char *b, size_t b_len)
  * Whether item, read back from the service (not from libsecret's copy),
  * holds data byte for byte, compared in constant time.
  */
-static int item_holds(int *holds, SecretItem *item, const char *data, size_t len)
+static int item_holds(int *holds, struct secret_store *ss, SecretItem *item, const char *data,
+	size_t len)
 {
 	struct ca_secret_watchdog w;
+	struct ca_secret_op op = { 0 };
 	SecretValue *value;
 	GError *err = NULL;
 	const char *have;
 	gsize have_len = 0;
-	int error;
+	int error, loaded = 0;
 
 	*holds = 0;
 	if ((error = ca_secret_watchdog_start(&w, OP_MS)))
 		return error;
-	if (!secret_item_load_secret_sync(item, w.cancel, &err)) {
+	secret_item_load_secret(item, w.cancel, ca_secret_async_callback,
+		ca_secret_op_start(&op, ss, &w));
+	if (ca_secret_op_wait(&op, ss, &err))
+		loaded = secret_item_load_secret_finish(item, op.a.res, &err);
+	ca_secret_op_clear(&op);
+	if (!loaded) {
 		error = ca_secret_error(&err, &w, "cannot read back the saved item");
 		goto out;
 	}
@@ -775,13 +862,13 @@ int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const Secret
 	secret_value_unref(value);
 	if (error)
 		return error;
-	error = item_holds(&holds, fresh, data, len);
+	error = item_holds(&holds, ss, fresh, data, len);
 	if (!error && holds) {
 		*out = fresh;
 		return 0;
 	}
 	ca_debug("keyring: the new item does not hold the secret; deleting it");
-	if (ca_secret_delete_item(fresh))
+	if (ca_secret_delete_item(ss, fresh))
 		ca_debug("keyring: the half-made item could not be deleted");
 	g_object_unref(fresh);
 	/* The message says nothing about the secret's content. */
@@ -790,7 +877,7 @@ int ca_secret_write_item(SecretItem **out, struct secret_store *ss, const Secret
 }
 
 /* Deletes every item of list except keep (the one just written). */
-int ca_secret_delete_others(GList *items, SecretItem *keep)
+int ca_secret_delete_others(struct secret_store *ss, GList *items, SecretItem *keep)
 {
 	const char *keep_path = keep ? g_dbus_proxy_get_object_path(G_DBUS_PROXY(keep)) : "";
 	GList *l;
@@ -799,7 +886,7 @@ int ca_secret_delete_others(GList *items, SecretItem *keep)
 	for (l = items; l; l = l->next) {
 		if (!strcmp(g_dbus_proxy_get_object_path(G_DBUS_PROXY(l->data)), keep_path))
 			continue;
-		if ((e = ca_secret_delete_item(l->data)) && !error)
+		if ((e = ca_secret_delete_item(ss, l->data)) && !error)
 			error = e;
 	}
 	return error;
@@ -886,12 +973,35 @@ static void drain_signals(GMainContext *ctx)
 		;
 }
 
+/* NameOwnerChanged for the service's name: no new owner means it left. */
+static void owner_changed(GDBusConnection *bus, const gchar *sender, const gchar *path,
+	const gchar *iface, const gchar *signal, GVariant *args, gpointer data)
+{
+	struct secret_store *ss = data;
+	const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
+
+	(void)bus;
+	(void)sender;
+	(void)path;
+	(void)iface;
+	(void)signal;
+	if (!g_variant_is_of_type(args, G_VARIANT_TYPE("(sss)")))
+		return;
+	g_variant_get(args, "(&s&s&s)", &name, &old_owner, &new_owner);
+	if (!*new_owner && !ss->gone) {
+		ss->gone = 1;
+		ca_debug("keyring: the Secret Service left the session bus");
+	}
+}
+
 static void ss_free(struct store *s)
 {
 	struct secret_store *ss = (struct secret_store *)s;
 
 	if (!ss)
 		return;
+	if (ss->owner_watch)
+		g_dbus_connection_signal_unsubscribe(ss->bus, ss->owner_watch);
 	if (ss->service)
 		g_object_unref(ss->service);
 	if (ss->signals) {
@@ -999,6 +1109,10 @@ int ca_secret_store_open_on(struct store **out, const struct ca_store_options *o
 		error = ca_secret_error(&err, &w, "cannot open a Secret Service session");
 		goto out;
 	}
+	/* A service that leaves the bus ends every wait for it at once. */
+	ss->owner_watch = g_dbus_connection_signal_subscribe(ss->bus, "org.freedesktop.DBus",
+		"org.freedesktop.DBus", "NameOwnerChanged", "/org/freedesktop/DBus", SECRETS_NAME,
+		G_DBUS_SIGNAL_FLAGS_NONE, owner_changed, ss, NULL);
 	/*
 	 * libsecret falls back to a "plain" session when the service does not
 	 * offer the encrypted one: then every secret would cross the bus in

@@ -244,7 +244,7 @@ int ca_secret_token_save(struct store *s, const struct ca_identity *id, const st
 	    strlen(json))))
 		goto out;
 	ca_debug("keyring: %s token saved (%s)", ca_mode_name(id->mode), label);
-	error = ca_secret_delete_others(old.items, fresh);
+	error = ca_secret_delete_others(ss, old.items, fresh);
 out:
 	if (fresh)
 		g_object_unref(fresh);
@@ -269,7 +269,7 @@ static int erase_all(struct secret_store *ss, const SecretSchema *schema, GHashT
 		goto out;
 	}
 	*out_count = (int)g_list_length(f.items);
-	error = ca_secret_delete_others(f.items, NULL);
+	error = ca_secret_delete_others(ss, f.items, NULL);
 out:
 	ca_secret_found_clear(&f);
 	return error;
@@ -313,13 +313,18 @@ int ca_secret_token_list(struct store *s, store_token_cb cb, void *payload)
 	GList *items = NULL, *l;
 	GError *err = NULL;
 	struct ca_secret_watchdog w;
+	struct ca_secret_op op = { 0 };
 	int error, stop = 0;
 
 	/* Locked items are listed from their attributes; no prompt for status. */
 	error = ca_secret_watchdog_start(&w, OP_MS);
 	if (!error) {
-		items = secret_service_search_sync(ss->service, &ca_secret_token_schema, none,
-			SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS, w.cancel, &err);
+		secret_service_search(ss->service, &ca_secret_token_schema, none,
+			SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS, w.cancel,
+			ca_secret_async_callback, ca_secret_op_start(&op, ss, &w));
+		if (ca_secret_op_wait(&op, ss, &err))
+			items = secret_service_search_finish(ss->service, op.a.res, &err);
+		ca_secret_op_clear(&op);
 		if (err)
 			error = ca_secret_error(&err, &w, "cannot read the keyring");
 		ca_secret_watchdog_stop(&w);

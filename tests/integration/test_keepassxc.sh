@@ -281,4 +281,57 @@ case_confirm_dismissed() {
 t_case "KeePassXC confirming each access, prompt dismissed: 'did not confirm', not 'locked'" \
   case_confirm_dismissed
 
+# A third session: the Secret Service dies (SIGKILL) while the helper waits
+# on the prompt it asked for. libsecret's own blocking calls never return
+# then (GLib logs "g_task_return_error: assertion 'error != NULL' failed"),
+# so a helper built on them hangs for ever; ours ends every wait once the
+# service has left the bus.
+VANISH_INNER='
+printf "%s" "$GIT_STORE" | CARTO_AUTH_STORE=keyring "$CARTO_AUTH" store || exit 3
+dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
+  >"$TEST_TMP/vanish/monitor" 2>/dev/null &
+monitor=$!
+for _ in $(seq 200); do
+  grep -q "member=NameLost" "$TEST_TMP/vanish/monitor" && break
+  sleep 0.05
+done
+start=$(date +%s%N)
+printf "%s" "$GIT_GET" | DISPLAY=:99 CARTO_AUTH_STORE=keyring timeout -k 5 60 "$CARTO_AUTH" get \
+  >"$TEST_TMP/vanish/get.out" 2>"$TEST_TMP/vanish/get.err" &
+helper=$!
+for _ in $(seq 200); do
+  grep -q "path=/org/freedesktop/secrets/prompt/" "$TEST_TMP/vanish/monitor" && break
+  sleep 0.05
+done
+grep -q "path=/org/freedesktop/secrets/prompt/" "$TEST_TMP/vanish/monitor" || exit 4
+kill -KILL "$CARTO_KEEPASSXC_PID"
+wait "$helper"
+echo $? >"$TEST_TMP/vanish/get.rc"
+echo $((($(date +%s%N) - start) / 1000000)) >"$TEST_TMP/vanish/get.ms"
+kill "$monitor"
+'
+mkdir -p "$TEST_TMP/vanish"
+GIT_STORE=$'protocol=https\nhost=v.example.com\nusername=u\npassword=pw-v\n\n' \
+GIT_GET=$'protocol=https\nhost=v.example.com\n\n' CARTO_KEEPASSXC_CONFIRM=1 \
+  HELPER_TIMEOUT=120 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$VANISH_INNER"
+VANISH_SESSION_RC=$RC VANISH_SESSION_ERR=$ERR
+
+case_service_dies_during_prompt() {
+  RC=$VANISH_SESSION_RC ERR=$VANISH_SESSION_ERR
+  assert_rc 0 "the session ran up to the prompt (3: no store, 4: no prompt seen)"
+  OUT=$(cat "$TEST_TMP/vanish/get.out") ERR=$(cat "$TEST_TMP/vanish/get.err")
+  RC=$(cat "$TEST_TMP/vanish/get.rc")
+  assert_rc 1 "a failure, not a hang (124) or a crash"
+  assert_empty "$OUT"
+  assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c .)" "one line on stderr"
+  assert_contains "$ERR" "the Secret Service left the session bus during the call"
+  assert_not_contains "$ERR" "pw-v"
+  local ms
+  ms=$(cat "$TEST_TMP/vanish/get.ms")
+  echo "  (ended $ms ms after it started)"
+  [ "$ms" -lt 10000 ] || { echo "  FAIL: the helper took $ms ms" >&2; return 1; }
+}
+t_case "the Secret Service dies while the helper waits on its prompt: one line, no hang" \
+  case_service_dies_during_prompt
+
 t_done
