@@ -29,6 +29,10 @@
 #   CARTO_KEYRING_DIR            the temporary folder
 #   DBUS_SESSION_BUS_ADDRESS     the private bus
 #
+# With CARTO_KEEPASSXC_CRASH_LOG set, a KeePassXC that ended before CMD did
+# adds a line to that file (so a test can tell KeePassXC's own crash from
+# a failure of ours).
+#
 # Needs dbus-run-session (dbus-daemon), keepassxc and keepassxc-cli (Debian's
 # keepassxc), gdbus (libglib2.0-bin). Exits 77 (ctest's skip) when one is
 # missing, 1 when KeePassXC does not come up.
@@ -163,6 +167,12 @@ for _ in $(seq 200); do
     set +e
     "$@" 2>&3 3>&-
     rc=$?
+    # KeePassXC gone (or a zombie) before its end: it crashed (2.7.4 does,
+    # now and then, while serving a store), unless CMD ended it on purpose.
+    state=$(sed -n "s/^State:[[:space:]]*\([A-Z]\).*/\1/p" "/proc/$CARTO_KEEPASSXC_PID/status" 2>/dev/null)
+    if [ -n "${CARTO_KEEPASSXC_CRASH_LOG:-}" ] && { [ -z "$state" ] || [ "$state" = Z ]; }; then
+      echo "KeePassXC, pid $CARTO_KEEPASSXC_PID, ended during the run" >>"$CARTO_KEEPASSXC_CRASH_LOG"
+    fi
     stop_keepassxc
     exit "$rc"
   fi

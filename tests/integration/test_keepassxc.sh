@@ -14,7 +14,24 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${CARTO_KEEPASSXC_SESSION:-}" ]; then
-  exec "$HERE/../keepassxc_session.sh" bash "$0" "$@"
+  # KeePassXC 2.7.4 itself crashes now and then while serving a store or
+  # the read that follows it (SIGSEGV, about once in 50 to 100 stores
+  # here, with or without carto-auth: its bug, not a state of ours). What
+  # the helper does then is a case of its own below ("the Secret Service
+  # dies while..."). A run in which one of our KeePassXC processes crashed
+  # unasked and a case failed is run again, at most twice, and says so.
+  crash_log=$(mktemp "${TMPDIR:-/tmp}/carto-keepassxc-crash.XXXXXX")
+  for attempt in 1 2 3; do
+    : >"$crash_log"
+    rc=0
+    CARTO_KEEPASSXC_CRASH_LOG=$crash_log "$HERE/../keepassxc_session.sh" bash "$0" "$@" || rc=$?
+    if [ "$rc" -eq 0 ] || [ ! -s "$crash_log" ] || [ "$attempt" -eq 3 ]; then
+      break
+    fi
+    echo "# KeePassXC itself crashed during run $attempt ($(head -n 1 "$crash_log")): running the test again"
+  done
+  rm -f "$crash_log"
+  exit "$rc"
 fi
 KEYRING_BUS=$DBUS_SESSION_BUS_ADDRESS
 . "$HERE/../lib.sh"
@@ -313,7 +330,7 @@ kill "$monitor"
 mkdir -p "$TEST_TMP/vanish"
 GIT_STORE=$'protocol=https\nhost=v.example.com\nusername=u\npassword=pw-v\n\n' \
 GIT_GET=$'protocol=https\nhost=v.example.com\n\n' CARTO_KEEPASSXC_CONFIRM=1 \
-  HELPER_TIMEOUT=120 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$VANISH_INNER"
+  CARTO_KEEPASSXC_CRASH_LOG= HELPER_TIMEOUT=120 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$VANISH_INNER"
 VANISH_SESSION_RC=$RC VANISH_SESSION_ERR=$ERR
 
 case_service_dies_during_prompt() {
