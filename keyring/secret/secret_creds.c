@@ -169,6 +169,9 @@ GVariant *ca_secret_cred_search_attrs(const struct cred *query)
 	GVariantBuilder b;
 	size_t i;
 
+	for (i = 0; i < 4; i++)
+		if (cred_field(query, i) && !g_utf8_validate(cred_field(query, i), -1, NULL))
+			return NULL;
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
 	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_CRED_SCHEMA);
 	for (i = 0; i < 4; i++)

@@ -169,6 +169,10 @@ static GVariant *search_attrs(const struct ca_identity *id)
 	GHashTableIter it;
 	gpointer key, value;
 
+	if (!ca_secret_attrs_valid(&ca_secret_token_schema, attrs)) {
+		g_hash_table_unref(attrs);
+		return NULL;  /* nothing stored can match (see fast_token_load) */
+	}
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
 	g_variant_builder_add(&b, "{ss}", "xdg:schema", SECRET_STORE_TOKEN_SCHEMA);
 	g_hash_table_iter_init(&it, attrs);
@@ -428,12 +432,17 @@ static int fast_token_load(struct store *s, struct ca_token *out, const struct c
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
+	GVariant *attrs;
 	int error;
 
 	if ((error = ca_secret_process_check()))
 		return error;
+	if (!(attrs = search_attrs(id))) {
+		ca_debug("keyring: fast path: an identity value is not UTF-8 text: no token stored");
+		return CA_ENOTFOUND;
+	}
 	g_main_context_push_thread_default(fs->ctx);
-	error = read_item(out, fs, search_attrs(id), token_parse, id);
+	error = read_item(out, fs, attrs, token_parse, id);
 	g_main_context_pop_thread_default(fs->ctx);
 	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: %s token %s", ca_mode_name(id->mode),
@@ -506,12 +515,18 @@ static int fast_cred_get(struct store *s, struct cred *out, const struct cred *q
 {
 	struct fast_store *fs = (struct fast_store *)s;
 	struct store *full;
+	GVariant *attrs;
 	int error;
 
 	if ((error = ca_secret_process_check()))
 		return error;
+	if (!(attrs = ca_secret_cred_search_attrs(query))) {
+		/* Searching without it would match other credentials. */
+		ca_debug("keyring: fast path: a queried value is not UTF-8 text: nothing matches");
+		return CA_ENOTFOUND;
+	}
 	g_main_context_push_thread_default(fs->ctx);
-	error = read_item(out, fs, ca_secret_cred_search_attrs(query), cred_parse, query);
+	error = read_item(out, fs, attrs, cred_parse, query);
 	g_main_context_pop_thread_default(fs->ctx);
 	if (error == 0 || error == CA_ENOTFOUND) {
 		ca_debug("keyring: fast path: credential %s", error ? "not stored" : "found");

@@ -234,6 +234,13 @@ void ca_secret_found_clear(struct ca_secret_found *f);
  * prompt), locked matches are unlocked first; the rest are counted in
  * out->locked and left out of out->items.
  */
+/*
+ * Whether libsecret takes attrs for schema: every key one of the schema's
+ * (or xdg:schema), every value valid UTF-8. libsecret's search and create
+ * return without ever answering when it does not, so ask first.
+ */
+int ca_secret_attrs_valid(const SecretSchema *schema, GHashTable *attrs);
+
 int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss,
 	const SecretSchema *schema, GHashTable *attrs, int load_secrets, int unlock,
 	const char *what);
@@ -275,7 +282,7 @@ int ca_secret_cred_store(struct store *s, const struct cred *c);
 int ca_secret_cred_erase(struct store *s, const struct cred *query);
 /* A credential from an item's secret (plaintext) and attributes. */
 int ca_secret_cred_from_plain(struct cred *out, const char *data, size_t len, GHashTable *attrs);
-/* SearchItems' attributes for query (a floating a{ss}). */
+/* SearchItems' attributes for query (a floating a{ss}), or NULL when a value is not UTF-8. */
 GVariant *ca_secret_cred_search_attrs(const struct cred *query);
 /* Whether the attributes' password_expiry_utc has passed. */
 int ca_secret_cred_expired(GHashTable *attrs, int64_t now);

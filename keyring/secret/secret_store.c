@@ -589,6 +589,25 @@ int64_t ca_secret_attr_int(GHashTable *attrs, const char *key)
 	return (errno || *end) ? 0 : (int64_t)n;
 }
 
+int ca_secret_attrs_valid(const SecretSchema *schema, GHashTable *attrs)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	size_t i;
+
+	g_hash_table_iter_init(&it, attrs);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		int known = !strcmp(key, "xdg:schema");
+
+		for (i = 0; !known && i < G_N_ELEMENTS(schema->attributes) &&
+		     schema->attributes[i].name; i++)
+			known = !strcmp(schema->attributes[i].name, key);
+		if (!known || !g_utf8_validate(value, -1, NULL))
+			return 0;
+	}
+	return 1;
+}
+
 /* ---- searching ---- */
 
 void ca_secret_found_clear(struct ca_secret_found *f)
@@ -644,6 +663,11 @@ int ca_secret_search(struct ca_secret_found *out, struct secret_store *ss, const
 	int error, prompt = unlock && ss->can_prompt;
 
 	memset(out, 0, sizeof(*out));
+	if (!ca_secret_attrs_valid(schema, attrs)) {
+		/* Nothing stored can match what the service could not hold. */
+		ca_debug("keyring: a searched value is not UTF-8 text: nothing matches");
+		return 0;
+	}
 	if (load_secrets)
 		flags |= SECRET_SEARCH_LOAD_SECRETS;
 	if (prompt)
@@ -744,6 +768,9 @@ static int create_item(SecretItem **out, struct secret_store *ss, const SecretSc
 	int error;
 
 	*out = NULL;
+	if (!ca_secret_attrs_valid(schema, attrs))
+		return ca_error(CA_EKEYRING,
+			"cannot save to the keyring: a value (host, path, username...) is not UTF-8 text, which a Secret Service cannot hold");
 	if ((error = ca_secret_watchdog_start(&w, ss->can_prompt ? PROMPT_MS : OP_MS)))
 		return error;
 	if ((error = default_collection(&coll, ss, &w)))

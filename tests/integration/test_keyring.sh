@@ -581,4 +581,40 @@ case_auto_erase_reaches_file_copy() {
 t_case "auto mode: git's erase with the keyring up also reaches the file store's copy" \
   case_auto_erase_reaches_file_copy
 
+# git hands a percent-decoded username to its helpers as raw bytes
+# ("https://caf%E9@host": one byte 0xE9, not UTF-8). libsecret's search and
+# create return without ever answering for such a value: the helper must
+# neither wait out its deadline nor match someone else's credential.
+case_non_utf8_username() {
+  local h=$'protocol=https\nhost=utf.example.com\n' bad=$'username=caf\xe9\n' t0 ms
+  CARTO_AUTH_STORE=keyring run_helper "${h}username=u"$'\npassword=pw-u\n\n' store
+  assert_rc 0
+  for action in get erase; do
+    t0=$(ms_now)
+    CARTO_AUTH_STORE=keyring run_helper "$h$bad"$'\n' "$action"
+    ms=$(($(ms_now) - t0))
+    assert_rc 0 "$action with a non-UTF-8 username"
+    assert_empty "$OUT" "$action: no other user's credential"
+    assert_not_contains "$ERR" "did not answer" "$action: no wait for an answer that never comes"
+    [ "$ms" -lt 5000 ] || { echo "  FAIL: $action took $ms ms" >&2; return 1; }
+  done
+  # The erase matched nothing: u's credential is still there.
+  CARTO_AUTH_STORE=keyring run_helper "${h}username=u"$'\n\n' get
+  assert_rc 0
+  assert_eq $'username=u\npassword=pw-u' "$OUT"
+  # A store of it is refused at once, in one line, and changes nothing.
+  t0=$(ms_now)
+  CARTO_AUTH_STORE=keyring run_helper "$h$bad"$'password=pw-x\n\n' store
+  ms=$(($(ms_now) - t0))
+  [ "$ms" -lt 5000 ] || { echo "  FAIL: store took $ms ms" >&2; return 1; }
+  if [ "$RC" != 0 ]; then
+    assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c .)" "one line on stderr"
+    assert_not_contains "$ERR" "pw-x"
+  fi
+  CARTO_AUTH_STORE=keyring run_helper "${h}username=u"$'\n\n' get
+  assert_eq $'username=u\npassword=pw-u' "$OUT" "u's credential unchanged"
+}
+t_case "a username that is not UTF-8 (git's percent-decoding): no hang, no other user's credential" \
+  case_non_utf8_username
+
 t_done
