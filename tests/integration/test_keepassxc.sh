@@ -187,6 +187,31 @@ t_case "a refused {REF:...} store over a stored credential loses nothing" \
 # locked (KeePassXC's database is open).
 # confirm_run NAME STDIN ARGS...: inside that session, like run_helper;
 # results in $TEST_TMP/confirm/NAME.{out,err,rc}.
+# Both sessions below watch for the Prompt call the helper makes:
+# prompt_monitor_start FILE starts dbus-monitor (pid in $monitor) and waits
+# until it is a monitor (the bus took its name away: NameLost);
+# prompt_wait FILE waits until a Prompt call shows, and prints its
+# "path=..." (nothing, status 1, when none came within 10 s).
+PROMPT_WATCH='
+prompt_monitor_start() {
+  dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
+    >"$1" 2>/dev/null &
+  monitor=$!
+  for _ in $(seq 200); do
+    grep -q "member=NameLost" "$1" && return 0
+    sleep 0.05
+  done
+}
+prompt_wait() {
+  local prompt
+  for _ in $(seq 200); do
+    prompt=$(grep -o "path=/org/freedesktop/secrets/prompt/[A-Za-z0-9_]*" "$1" | head -n 1)
+    [ -z "$prompt" ] || { printf "%s\n" "$prompt"; return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+'
 CONFIRM_INNER='
 confirm_run() {
   local name=$1 input=$2
@@ -200,23 +225,10 @@ confirm_run get "$GIT_GET" get
 # With a display (its name is enough: KeePassXC draws offscreen) the helper
 # asks KeePassXC to prompt; the user dismisses the prompt (Prompt.Dismiss,
 # once the helper waits on it: the Prompt call seen by a bus monitor).
-dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
-  >"$TEST_TMP/confirm/monitor" 2>/dev/null &
-monitor=$!
-# It is a monitor once the bus took its name away (NameLost).
-for _ in $(seq 200); do
-  grep -q "member=NameLost" "$TEST_TMP/confirm/monitor" && break
-  sleep 0.05
-done
+prompt_monitor_start "$TEST_TMP/confirm/monitor"
 DISPLAY=:99 LIMIT=20 confirm_run refused "$GIT_GET" get &
 helper=$!
-prompt=
-for _ in $(seq 200); do
-  prompt=$(grep -o "path=/org/freedesktop/secrets/prompt/[A-Za-z0-9_]*" \
-    "$TEST_TMP/confirm/monitor" | head -n 1)
-  [ -z "$prompt" ] || break
-  sleep 0.05
-done
+prompt=$(prompt_wait "$TEST_TMP/confirm/monitor")
 [ -z "$prompt" ] || gdbus call --session -d org.freedesktop.secrets -o "${prompt#path=}" \
   -m org.freedesktop.Secret.Prompt.Dismiss >/dev/null
 wait "$helper"
@@ -238,7 +250,7 @@ mkdir -p "$TEST_TMP/confirm"
 GIT_STORE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-1\n\n' \
 GIT_REPLACE=$'protocol=https\nhost=c.example.com\nusername=u\npassword=pw-2\n\n' \
 GIT_GET=$'protocol=https\nhost=c.example.com\n\n' REQ=$REQ CARTO_KEEPASSXC_CONFIRM=1 \
-  HELPER_TIMEOUT=300 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$CONFIRM_INNER"
+  HELPER_TIMEOUT=300 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$PROMPT_WATCH$CONFIRM_INNER"
 CONFIRM_SESSION_RC=$RC CONFIRM_SESSION_ERR=$ERR
 
 case_confirm_session() {
@@ -299,22 +311,12 @@ t_case "KeePassXC confirming each access, prompt dismissed: 'did not confirm', n
 # service has left the bus.
 VANISH_INNER='
 printf "%s" "$GIT_STORE" | CARTO_AUTH_STORE=keyring "$CARTO_AUTH" store || exit 3
-dbus-monitor --session "type=method_call,interface=org.freedesktop.Secret.Prompt,member=Prompt" \
-  >"$TEST_TMP/vanish/monitor" 2>/dev/null &
-monitor=$!
-for _ in $(seq 200); do
-  grep -q "member=NameLost" "$TEST_TMP/vanish/monitor" && break
-  sleep 0.05
-done
+prompt_monitor_start "$TEST_TMP/vanish/monitor"
 start=$(date +%s%N)
 printf "%s" "$GIT_GET" | DISPLAY=:99 CARTO_AUTH_STORE=keyring timeout -k 5 60 "$CARTO_AUTH" get \
   >"$TEST_TMP/vanish/get.out" 2>"$TEST_TMP/vanish/get.err" &
 helper=$!
-for _ in $(seq 200); do
-  grep -q "path=/org/freedesktop/secrets/prompt/" "$TEST_TMP/vanish/monitor" && break
-  sleep 0.05
-done
-grep -q "path=/org/freedesktop/secrets/prompt/" "$TEST_TMP/vanish/monitor" || exit 4
+prompt_wait "$TEST_TMP/vanish/monitor" >/dev/null || exit 4
 kill -KILL "$CARTO_KEEPASSXC_PID"
 wait "$helper"
 echo $? >"$TEST_TMP/vanish/get.rc"
@@ -324,7 +326,7 @@ kill "$monitor"
 mkdir -p "$TEST_TMP/vanish"
 GIT_STORE=$'protocol=https\nhost=v.example.com\nusername=u\npassword=pw-v\n\n' \
 GIT_GET=$'protocol=https\nhost=v.example.com\n\n' CARTO_KEEPASSXC_CONFIRM=1 \
-  CARTO_KEEPASSXC_CRASH_LOG= HELPER_TIMEOUT=120 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$VANISH_INNER"
+  CARTO_KEEPASSXC_CRASH_LOG= HELPER_TIMEOUT=120 _t_capture "" "$HERE/../keepassxc_session.sh" bash -c "$PROMPT_WATCH$VANISH_INNER"
 VANISH_SESSION_RC=$RC VANISH_SESSION_ERR=$ERR
 
 case_service_dies_during_prompt() {
